@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// run executes a command line and returns its exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := execute(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// writeIDX writes an IDX file of unsigned bytes, gzip-compressed when gz.
+func writeIDX(t *testing.T, path string, magic uint32, dims []int, body []byte, gz bool) {
+	t.Helper()
+	var b bytes.Buffer
+	binary.Write(&b, binary.BigEndian, magic)
+	for _, d := range dims {
+		binary.Write(&b, binary.BigEndian, uint32(d))
+	}
+	b.Write(body)
+	data := b.Bytes()
+	if gz {
+		var z bytes.Buffer
+		w := gzip.NewWriter(&z)
+		w.Write(data)
+		w.Close()
+		data = z.Bytes()
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// synthMNIST writes a small learnable MNIST-shaped data set: each class lights
+// up its own band of rows, plus noise.
+func synthMNIST(t *testing.T, nTrain, nTest int) string {
+	t.Helper()
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(5, 5))
+	gen := func(n int) ([]byte, []byte) {
+		imgs := make([]byte, n*784)
+		labels := make([]byte, n)
+		for i := 0; i < n; i++ {
+			c := r.IntN(10)
+			labels[i] = byte(c)
+			for p := 0; p < 784; p++ {
+				v := r.IntN(60)
+				if row := p / 28; row >= c*2+4 && row < c*2+7 {
+					v += 180
+				}
+				imgs[i*784+p] = byte(v)
+			}
+		}
+		return imgs, labels
+	}
+	ti, tl := gen(nTrain)
+	writeIDX(t, filepath.Join(dir, "train-images-idx3-ubyte.gz"), 0x803, []int{nTrain, 28, 28}, ti, true)
+	writeIDX(t, filepath.Join(dir, "train-labels-idx1-ubyte.gz"), 0x801, []int{nTrain}, tl, true)
+	vi, vl := gen(nTest)
+	writeIDX(t, filepath.Join(dir, "t10k-images-idx3-ubyte"), 0x803, []int{nTest, 28, 28}, vi, false)
+	writeIDX(t, filepath.Join(dir, "t10k-labels-idx1-ubyte"), 0x801, []int{nTest}, vl, false)
+	return dir
+}
+
+func decodeLines(t *testing.T, stdout string) []map[string]any {
+	t.Helper()
+	var evs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("stdout line is not JSON: %q", line)
+		}
+		evs = append(evs, m)
+	}
+	return evs
+}
+
+func TestTrainJSONContractAndEval(t *testing.T) {
+	dir := synthMNIST(t, 600, 200)
+	out := t.TempDir()
+	code, stdout, stderr := run(t, "train", "--data", dir, "--out", out, "--epochs", "2", "--batch", "32", "--json", "--threads", "1")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr: %s", code, stderr)
+	}
+	evs := decodeLines(t, stdout)
+	if len(evs) != 3 {
+		t.Fatalf("got %d JSON lines, want 2 epochs + done:\n%s", len(evs), stdout)
+	}
+	for i, ev := range evs[:2] {
+		if ev["event"] != "epoch" || ev["epoch"] != float64(i+1) {
+			t.Errorf("line %d: %v, want epoch event %d", i, ev, i+1)
+		}
+		for _, k := range []string{"train_loss", "test_accuracy", "samples_per_sec"} {
+			if _, ok := ev[k].(float64); !ok {
+				t.Errorf("epoch line %d lacks number %q: %v", i, k, ev)
+			}
+		}
+	}
+	done := evs[2]
+	if done["event"] != "done" || done["checkpoint"] != filepath.Join(out, "model.safetensors") {
+		t.Fatalf("done line %v", done)
+	}
+	acc := done["test_accuracy"].(float64)
+	if acc < 0.9 {
+		t.Errorf("test accuracy %.3f on an easy synthetic task, want ≥ 0.9", acc)
+	}
+	if acc != evs[1]["test_accuracy"] {
+		t.Errorf("done accuracy %v differs from the last epoch's %v", acc, evs[1]["test_accuracy"])
+	}
+	for _, f := range []string{"model.safetensors", "metrics.jsonl", "curves.png", "job.json"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty in --out: %v", f, err)
+		}
+	}
+	metrics, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if strings.TrimSpace(string(metrics)) != strings.TrimSpace(stdout) {
+		t.Errorf("metrics.jsonl differs from the --json output:\n%s\nvs\n%s", metrics, stdout)
+	}
+
+	code, stdout, stderr = run(t, "eval", "--checkpoint", filepath.Join(out, "model.safetensors"), "--data", dir, "--json")
+	if code != 0 {
+		t.Fatalf("eval exit %d: %s", code, stderr)
+	}
+	ev := decodeLines(t, stdout)
+	if len(ev) != 1 || ev[0]["event"] != "eval" || ev[0]["test_accuracy"] != acc {
+		t.Fatalf("eval printed %v, want test_accuracy %v", ev, acc)
+	}
+}
+
+func TestTrainDeterministic(t *testing.T) {
+	dir := synthMNIST(t, 300, 100)
+	final := func() any {
+		code, stdout, stderr := run(t, "train", "--data", dir, "--out", t.TempDir(), "--epochs", "1", "--batch", "16", "--json", "--threads", "1", "--seed", "7")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		evs := decodeLines(t, stdout)
+		return evs[len(evs)-1]["final_train_loss"]
+	}
+	a, b := final(), final()
+	if a != b || a == nil {
+		t.Fatalf("two runs with the same seed ended with losses %v and %v", a, b)
+	}
+}
+
+// TestBadInput checks that every kind of bad input exits non-zero with one
+// line naming what is wrong, and never with a Go panic.
+func TestBadInput(t *testing.T) {
+	good := synthMNIST(t, 100, 50)
+	tmp := t.TempDir()
+	copyDir := func(name string) string {
+		d := filepath.Join(tmp, name)
+		os.MkdirAll(d, 0o755)
+		ents, _ := os.ReadDir(good)
+		for _, e := range ents {
+			b, _ := os.ReadFile(filepath.Join(good, e.Name()))
+			os.WriteFile(filepath.Join(d, e.Name()), b, 0o644)
+		}
+		return d
+	}
+	truncated := copyDir("truncated")
+	b, _ := os.ReadFile(filepath.Join(truncated, "t10k-images-idx3-ubyte"))
+	os.WriteFile(filepath.Join(truncated, "t10k-images-idx3-ubyte"), b[:len(b)/2], 0o644)
+	magic := copyDir("magic")
+	writeIDX(t, filepath.Join(magic, "t10k-images-idx3-ubyte"), 0x901, []int{50, 28, 28}, make([]byte, 50*784), false)
+	huge := copyDir("huge")
+	writeIDX(t, filepath.Join(huge, "t10k-images-idx3-ubyte"), 0x803, []int{1 << 30, 28, 28}, make([]byte, 784), false)
+	labels := copyDir("labels")
+	writeIDX(t, filepath.Join(labels, "t10k-labels-idx1-ubyte"), 0x801, []int{50}, bytes.Repeat([]byte{11}, 50), false)
+	count := copyDir("count")
+	writeIDX(t, filepath.Join(count, "t10k-labels-idx1-ubyte"), 0x801, []int{49}, make([]byte, 49), false)
+
+	cfg := filepath.Join(tmp, "job.yaml")
+	os.WriteFile(cfg, []byte("epochs: 1\nlearning_rate: 0.1\n"), 0o644)
+	ckDir := t.TempDir()
+	if code, _, stderr := run(t, "train", "--data", good, "--out", ckDir, "--epochs", "1", "--json"); code != 0 {
+		t.Fatalf("training the checkpoint: %s", stderr)
+	}
+	ck, _ := os.ReadFile(filepath.Join(ckDir, "model.safetensors"))
+	truncCk := filepath.Join(tmp, "trunc.safetensors")
+	os.WriteFile(truncCk, ck[:len(ck)-100], 0o644)
+
+	cases := []struct {
+		name string
+		args []string
+		want string // substring of the one error line
+	}{
+		{"truncated idx", []string{"train", "--data", truncated}, "t10k-images-idx3-ubyte"},
+		{"wrong magic", []string{"train", "--data", magic}, "magic"},
+		{"header claims too much", []string{"train", "--data", huge}, "t10k-images-idx3-ubyte"},
+		{"label out of range", []string{"train", "--data", labels}, "t10k-labels-idx1-ubyte"},
+		{"count mismatch", []string{"train", "--data", count}, "t10k-labels-idx1-ubyte"},
+		{"unknown config field", []string{"train", "--data", good, "--config", cfg}, "learning_rate"},
+		{"negative lr", []string{"train", "--data", good, "--lr", "-0.1"}, "lr"},
+		{"zero batch", []string{"train", "--data", good, "--batch", "0"}, "batch"},
+		{"unknown optimizer", []string{"train", "--optimizer", "sgdd"}, "sgdd"},
+		{"unknown model", []string{"train", "--data", good, "--model", "resnet"}, "resnet"},
+		{"missing data", []string{"train", "--data", filepath.Join(tmp, "nowhere")}, "nowhere"},
+		{"truncated checkpoint", []string{"eval", "--data", good, "--checkpoint", truncCk}, "trunc.safetensors"},
+		{"checkpoint shape mismatch", []string{"eval", "--data", good, "--checkpoint", filepath.Join(ckDir, "model.safetensors"), "--model", "lenet5"}, "layers.0.weight"},
+		{"missing checkpoint", []string{"eval", "--data", good, "--checkpoint", filepath.Join(tmp, "none.safetensors")}, "none.safetensors"},
+		{"unknown command", []string{"fly"}, "fly"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := c.args
+			if args[0] == "train" {
+				args = append(args, "--out", t.TempDir())
+			}
+			code, _, stderr := run(t, args...)
+			if code == 0 {
+				t.Fatal("exit code 0, want failure")
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "troupe: ") || !strings.Contains(last, c.want) {
+				t.Errorf("error line %q does not name %q", last, c.want)
+			}
+			if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") {
+				t.Errorf("stderr shows a panic:\n%s", stderr)
+			}
+		})
+	}
+}

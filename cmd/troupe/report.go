@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/term"
+
+	"github.com/troupe-ml/troupe/engine/spec"
+	"github.com/troupe-ml/troupe/engine/train"
+)
+
+// epochEvent is the --json line after each epoch (a stable contract).
+type epochEvent struct {
+	Event         string  `json:"event"`
+	Epoch         int     `json:"epoch"`
+	TrainLoss     float64 `json:"train_loss"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+	SamplesPerSec float64 `json:"samples_per_sec"`
+	TestLoss      float64 `json:"test_loss"`
+	LR            float64 `json:"lr"`
+	Step          int     `json:"step"`
+	TrainSeconds  float64 `json:"train_seconds"`
+	EvalSeconds   float64 `json:"eval_seconds"`
+}
+
+// doneEvent is the --json line at the end of a run.
+type doneEvent struct {
+	Event          string  `json:"event"`
+	TestAccuracy   float64 `json:"test_accuracy"`
+	SamplesPerSec  float64 `json:"samples_per_sec"`
+	Checkpoint     string  `json:"checkpoint"`
+	Seconds        float64 `json:"seconds"`
+	FinalTrainLoss float64 `json:"final_train_loss"`
+}
+
+// reporter turns a run's events into terminal output, --json lines and the
+// files in the output directory (metrics.jsonl, curves.png).
+type reporter struct {
+	job     spec.Job
+	stdout  io.Writer
+	log     zerolog.Logger
+	bar     *progressBar // nil unless stderr is a terminal and output is human
+	metrics *os.File
+	epochs  []train.EpochReport
+}
+
+func newReporter(job spec.Job, stdout, stderr io.Writer, log zerolog.Logger) (*reporter, error) {
+	r := &reporter{job: job, stdout: stdout, log: log}
+	if f, ok := stderr.(*os.File); ok && !job.JSON && term.IsTerminal(int(f.Fd())) {
+		r.bar = &progressBar{w: stderr}
+	}
+	if job.Out != "" {
+		f, err := os.Create(filepath.Join(job.Out, "metrics.jsonl"))
+		if err != nil {
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+		r.metrics = f
+	}
+	return r, nil
+}
+
+func (r *reporter) Progress(p train.Progress) {
+	if r.bar != nil {
+		r.bar.update(p, r.job.Epochs)
+	}
+}
+
+func (r *reporter) Epoch(e train.EpochReport) error {
+	if r.bar != nil {
+		r.bar.clear()
+	}
+	r.epochs = append(r.epochs, e)
+	ev := epochEvent{Event: "epoch", Epoch: e.Epoch, TrainLoss: e.TrainLoss, TestAccuracy: e.TestAccuracy,
+		SamplesPerSec: e.SamplesPerSec, TestLoss: e.TestLoss, LR: e.LR, Step: e.Step,
+		TrainSeconds: e.TrainSeconds, EvalSeconds: e.EvalSeconds}
+	if err := r.emit(ev); err != nil {
+		return err
+	}
+	if !r.job.JSON {
+		fmt.Fprintf(r.stdout, "epoch %2d/%d  train loss %.4f  test loss %.4f  test accuracy %.2f%%  %.0f samples/s  (%.1fs + %.1fs eval)\n",
+			e.Epoch, r.job.Epochs, e.TrainLoss, e.TestLoss, 100*e.TestAccuracy, e.SamplesPerSec, e.TrainSeconds, e.EvalSeconds)
+	}
+	if r.job.Out != "" {
+		if err := writeCurves(filepath.Join(r.job.Out, "curves.png"), r.epochs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reporter) done(d doneEvent) error {
+	if err := r.emit(d); err != nil {
+		return err
+	}
+	if !r.job.JSON {
+		fmt.Fprintf(r.stdout, "done: test accuracy %.2f%%, %.0f samples/s, %.1fs", 100*d.TestAccuracy, d.SamplesPerSec, d.Seconds)
+		if d.Checkpoint != "" {
+			fmt.Fprintf(r.stdout, ", checkpoint %s", d.Checkpoint)
+		}
+		fmt.Fprintln(r.stdout)
+	}
+	return nil
+}
+
+// emit writes an event to metrics.jsonl and, with --json, to stdout.
+func (r *reporter) emit(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if r.metrics != nil {
+		if _, err := r.metrics.Write(b); err != nil {
+			return fmt.Errorf("metrics.jsonl: %w", err)
+		}
+	}
+	if r.job.JSON {
+		if _, err := r.stdout.Write(b); err != nil {
+			return fmt.Errorf("stdout: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *reporter) close() {
+	if r.bar != nil {
+		r.bar.clear()
+	}
+	if r.metrics != nil {
+		if err := r.metrics.Close(); err != nil {
+			r.log.Error().Err(err).Msg("closing metrics.jsonl")
+		}
+	}
+}
+
+// progressBar draws one self-overwriting line on a terminal, at most ten
+// times a second.
+type progressBar struct {
+	w    io.Writer
+	last time.Time
+	drew bool
+}
+
+func (b *progressBar) update(p train.Progress, epochs int) {
+	now := time.Now()
+	if now.Sub(b.last) < 100*time.Millisecond && p.Batch != p.Batches {
+		return
+	}
+	b.last = now
+	const width = 30
+	done := width * p.Batch / max(p.Batches, 1)
+	rate := float64(p.Samples) / max(p.Elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(b.w, "\repoch %d/%d [%s%s] %3d%%  %7.0f samples/s  loss %.4f  lr %.4g ",
+		p.Epoch, epochs, strings.Repeat("█", done), strings.Repeat("·", width-done),
+		100*p.Batch/max(p.Batches, 1), rate, p.Loss, p.LR)
+	b.drew = true
+}
+
+func (b *progressBar) clear() {
+	if b.drew {
+		fmt.Fprint(b.w, "\r\033[K")
+		b.drew = false
+	}
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/nn"
+	"github.com/troupe-ml/troupe/engine/spec"
+	"github.com/troupe-ml/troupe/engine/train"
+)
+
+// trainFlags binds the command line onto a job specification: the config file
+// (if any) is read first, then every flag the user set overrides it.
+type trainFlags struct {
+	fs     *flag.FlagSet
+	config string
+	job    spec.Job // flag values; only the ones set are applied
+}
+
+func newTrainFlags() *trainFlags {
+	f := &trainFlags{fs: flag.NewFlagSet("train", flag.ContinueOnError), job: spec.Default()}
+	fs, j := f.fs, &f.job
+	fs.StringVar(&f.config, "config", "", "job file (YAML or JSON) with the same fields as the flags; flags override it")
+	fs.StringVar(&j.Model, "model", j.Model, "model preset: "+strings.Join(nn.PresetNames(), ", "))
+	fs.IntVar(&j.Epochs, "epochs", j.Epochs, "number of passes over the training set")
+	fs.IntVar(&j.Batch, "batch", j.Batch, "training batch size")
+	fs.IntVar(&j.EvalBatch, "eval-batch", j.EvalBatch, "evaluation batch size")
+	fs.Float64Var(&j.LR, "lr", j.LR, "peak learning rate")
+	fs.Func("optimizer", "optimizer: sgd, adam, adamw (default "+string(j.Optimizer)+")", func(s string) error {
+		o, err := spec.ParseOptimizer(s)
+		j.Optimizer = o
+		return err
+	})
+	fs.Func("schedule", "learning-rate schedule: constant, step, cosine (default "+string(j.Schedule)+")", func(s string) error {
+		v, err := spec.ParseSchedule(s)
+		j.Schedule = v
+		return err
+	})
+	fs.Float64Var(&j.Momentum, "momentum", j.Momentum, "SGD momentum")
+	fs.BoolVar(&j.Nesterov, "nesterov", j.Nesterov, "use Nesterov momentum with SGD")
+	fs.Float64Var(&j.WeightDecay, "weight-decay", j.WeightDecay, "weight decay (L2 for sgd/adam, decoupled for adamw)")
+	fs.Float64Var(&j.WarmupEpochs, "warmup-epochs", j.WarmupEpochs, "linear warm-up length of the cosine schedule, in epochs")
+	fs.IntVar(&j.StepEpochs, "step-epochs", j.StepEpochs, "step schedule: decay every N epochs (0: a third of the run)")
+	fs.Float64Var(&j.Gamma, "gamma", j.Gamma, "step schedule: decay factor")
+	fs.Float64Var(&j.ClipNorm, "clip-norm", j.ClipNorm, "clip the global gradient norm to this value (0: off)")
+	fs.Float64Var(&j.LabelSmoothing, "label-smoothing", j.LabelSmoothing, "label smoothing ε of the cross-entropy")
+	fs.Uint64Var(&j.Seed, "seed", j.Seed, "random seed for initialisation, data order and dropout")
+	fs.IntVar(&j.Threads, "threads", j.Threads, "CPU threads (0: all cores)")
+	fs.StringVar(&j.Data, "data", j.Data, "directory holding the MNIST IDX files (default: $TROUPE_DATA, then the GoMNIST module copy)")
+	fs.StringVar(&j.Out, "out", j.Out, "output directory for the checkpoint, metrics.jsonl and curves.png")
+	fs.BoolVar(&j.JSON, "json", j.JSON, "print one JSON object per line on stdout and nothing else")
+	return f
+}
+
+// resolve builds the job: defaults, then the config file, then set flags.
+func (f *trainFlags) resolve() (spec.Job, error) {
+	job := spec.Default()
+	if f.config != "" {
+		var err error
+		if job, err = spec.Load(f.config); err != nil {
+			return job, err
+		}
+	}
+	var errs []string
+	f.fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "config":
+		case "model":
+			job.Model, job.ModelSpec = f.job.Model, nil
+		case "epochs":
+			job.Epochs = f.job.Epochs
+		case "batch":
+			job.Batch = f.job.Batch
+		case "eval-batch":
+			job.EvalBatch = f.job.EvalBatch
+		case "lr":
+			job.LR = f.job.LR
+		case "optimizer":
+			job.Optimizer = f.job.Optimizer
+		case "schedule":
+			job.Schedule = f.job.Schedule
+		case "momentum":
+			job.Momentum = f.job.Momentum
+		case "nesterov":
+			job.Nesterov = f.job.Nesterov
+		case "weight-decay":
+			job.WeightDecay = f.job.WeightDecay
+		case "warmup-epochs":
+			job.WarmupEpochs = f.job.WarmupEpochs
+		case "step-epochs":
+			job.StepEpochs = f.job.StepEpochs
+		case "gamma":
+			job.Gamma = f.job.Gamma
+		case "clip-norm":
+			job.ClipNorm = f.job.ClipNorm
+		case "label-smoothing":
+			job.LabelSmoothing = f.job.LabelSmoothing
+		case "seed":
+			job.Seed = f.job.Seed
+		case "threads":
+			job.Threads = f.job.Threads
+		case "data":
+			job.Data = f.job.Data
+		case "out":
+			job.Out = f.job.Out
+		case "json":
+			job.JSON = f.job.JSON
+		default:
+			errs = append(errs, fl.Name)
+		}
+	})
+	if len(errs) > 0 {
+		panic("troupe: train flags without a job field: " + strings.Join(errs, ", "))
+	}
+	if err := job.Validate(); err != nil {
+		return job, err
+	}
+	if job.ModelSpec == nil {
+		if _, err := nn.Preset(job.Model); err != nil {
+			return job, err
+		}
+	}
+	return job, nil
+}
+
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newTrainFlags()
+	if err := parseFlags(f.fs, args, stderr); err != nil {
+		return err
+	}
+	job, err := f.resolve()
+	if err != nil {
+		return err
+	}
+	if job.Threads > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(job.Threads))
+	}
+	log := newLogger(stderr, job.JSON)
+	dir, err := data.LocateMNIST(job.Data)
+	if err != nil {
+		return err
+	}
+	trainSet, testSet, err := data.LoadMNIST(dir)
+	if err != nil {
+		return err
+	}
+	if job.Out != "" {
+		if err := os.MkdirAll(job.Out, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		if err := writeJob(filepath.Join(job.Out, "job.json"), job); err != nil {
+			return err
+		}
+	}
+	log.Info().Str("model", modelName(job)).Int("epochs", job.Epochs).Int("batch", job.Batch).
+		Str("optimizer", string(job.Optimizer)).Float64("lr", job.LR).Str("data", dir).
+		Int("threads", runtime.GOMAXPROCS(0)).Msg("training")
+
+	rep, err := newReporter(job, stdout, stderr, log)
+	if err != nil {
+		return err
+	}
+	defer rep.close()
+	start := time.Now()
+	res, err := train.Run(ctx, job, trainSet, testSet, nil, rep)
+	if err != nil {
+		return err
+	}
+	last := res.Epochs[len(res.Epochs)-1]
+	return rep.done(doneEvent{
+		Event: "done", TestAccuracy: last.TestAccuracy, SamplesPerSec: res.SamplesPerSec,
+		Checkpoint: res.Checkpoint, Seconds: time.Since(start).Seconds(), FinalTrainLoss: last.TrainLoss,
+	})
+}
+
+func modelName(job spec.Job) string {
+	if job.ModelSpec != nil {
+		return "custom"
+	}
+	return job.Model
+}
+
+func writeJob(path string, job spec.Job) error {
+	b, err := json.MarshalIndent(job, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	return nil
+}
+
+func newLogger(stderr io.Writer, jsonOut bool) zerolog.Logger {
+	if jsonOut {
+		return zerolog.New(stderr).With().Timestamp().Logger()
+	}
+	return zerolog.New(zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}).With().Timestamp().Logger()
+}

@@ -1,0 +1,53 @@
+package nn
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/troupe-ml/troupe/engine/spec"
+)
+
+// presets are the named architectures. Inputs are MNIST-shaped [1, 28, 28].
+func presets() map[string]spec.Model {
+	mnist := []int{1, 28, 28}
+	return map[string]spec.Model{
+		// LeNet-300-100 (LeCun et al. 1998).
+		"mlp": {Input: mnist, Layers: []spec.Layer{
+			{Type: spec.Flatten},
+			{Type: spec.Linear, Out: 300}, {Type: spec.ReLU},
+			{Type: spec.Linear, Out: 100}, {Type: spec.ReLU},
+			{Type: spec.Linear, Out: 10},
+		}},
+		// LeNet-5 with ReLU and max pooling, the common modern reading.
+		"lenet5": {Input: mnist, Layers: []spec.Layer{
+			{Type: spec.Conv2D, Out: 6, Kernel: 5, Pad: 2}, {Type: spec.ReLU},
+			{Type: spec.MaxPool2D, Kernel: 2},
+			{Type: spec.Conv2D, Out: 16, Kernel: 5}, {Type: spec.ReLU},
+			{Type: spec.MaxPool2D, Kernel: 2},
+			{Type: spec.Flatten},
+			{Type: spec.Linear, Out: 120}, {Type: spec.ReLU},
+			{Type: spec.Linear, Out: 84}, {Type: spec.ReLU},
+			{Type: spec.Linear, Out: 10},
+		}},
+	}
+}
+
+// PresetNames lists the named architectures.
+func PresetNames() []string {
+	var names []string
+	for n := range presets() {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Preset returns the spec of a named architecture.
+func Preset(name string) (spec.Model, error) {
+	m, ok := presets()[name]
+	if !ok {
+		return spec.Model{}, fmt.Errorf("model: unknown preset %q (want %s)", name, strings.Join(PresetNames(), ", "))
+	}
+	return m, nil
+}

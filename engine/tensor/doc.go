@@ -1,0 +1,24 @@
+// Package tensor holds troupe's float32 tensors and its reverse-mode automatic
+// differentiation.
+//
+// A [Graph] records the operations of one forward pass on a tape and replays them
+// backwards in [Graph.Backward]. Every intermediate tensor comes from the graph's
+// arena and every tape entry from its node list; [Graph.Reset] rewinds both without
+// freeing, so a training step that builds the same graph each time allocates
+// nothing once warmed up. Parameters are ordinary tensors made with [New] and
+// marked with [Tensor.SetRequiresGrad]; their gradients accumulate across Backward
+// calls until the caller zeroes them.
+//
+// Heavy products (matrix multiply, convolution unfolding) go through the
+// [Backend] seam, implemented for the CPU by the kernels package; a GPU backend
+// plugs in at the same place. Elementwise work is plain Go here.
+//
+// Shape mismatches between operands are programming errors and panic with a
+// message naming the operation. Problems that depend on data (a class label or an
+// embedding index out of range) are recorded on the graph instead and reported by
+// [Graph.Err], so callers that take data from outside return an error rather than
+// crash.
+//
+// Not here: layers with parameters (package nn), optimizers (package optim), data
+// loading, or any concurrency.
+package tensor

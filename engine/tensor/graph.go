@@ -1,0 +1,256 @@
+package tensor
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+)
+
+// Graph records operations for reverse-mode differentiation and owns the
+// buffers of every intermediate tensor. A Graph is not safe for concurrent use;
+// give each goroutine (each model replica) its own.
+type Graph struct {
+	be       Backend
+	rng      *rand.Rand
+	training bool
+	noGrad   bool
+
+	nodes []node // tape; entries past npos are kept for their buffers
+	npos  int
+	arena []*Tensor // intermediate tensors; entries past apos are free
+	apos  int
+
+	scratch []float32 // per-op temporary space, never live across ops
+	err     error
+}
+
+// NewGraph returns an empty graph computing on be. rng drives the random
+// operations (dropout); it is used from this graph only.
+func NewGraph(be Backend, rng *rand.Rand) *Graph {
+	if be == nil {
+		be = CPUBackend{}
+	}
+	return &Graph{be: be, rng: rng, training: true}
+}
+
+// Backend returns the graph's compute backend.
+func (g *Graph) Backend() Backend { return g.be }
+
+// SetTraining switches train-mode behaviour (dropout) on or off.
+func (g *Graph) SetTraining(on bool) { g.training = on }
+
+// Training reports whether the graph is in training mode.
+func (g *Graph) Training() bool { return g.training }
+
+// SetNoGrad stops the graph from recording: forward passes still run but
+// nothing can be differentiated. Use it for evaluation.
+func (g *Graph) SetNoGrad(on bool) { g.noGrad = on }
+
+// Reset forgets the recorded operations and recycles every intermediate tensor.
+// Tensors returned by earlier operations must not be used afterwards.
+func (g *Graph) Reset() {
+	g.npos = 0
+	g.apos = 0
+	g.err = nil
+}
+
+// Err returns the first data-dependent problem met since the last Reset (a
+// label or index out of range). Results computed after it are meaningless.
+func (g *Graph) Err() error { return g.err }
+
+func (g *Graph) fail(err error) {
+	if g.err == nil {
+		g.err = err
+	}
+}
+
+// alloc returns an arena tensor of the given shape. Its Data holds stale values:
+// every operation writes all of its output. grad says whether it needs a
+// gradient buffer.
+func (g *Graph) alloc(grad bool, shape ...int) *Tensor {
+	n := numel(shape)
+	var t *Tensor
+	if g.apos < len(g.arena) {
+		t = g.arena[g.apos]
+	} else {
+		t = &Tensor{}
+		g.arena = append(g.arena, t)
+	}
+	g.apos++
+	t.shape = append(t.shape[:0], shape...)
+	t.Data = grow(t.Data, n)
+	t.dev = g.be.Device()
+	t.requiresGrad = grad
+	if grad {
+		// keep the buffer's capacity, but Grad stays nil for tensors that do
+		// not need one so accumulation bugs surface as panics in tests.
+		t.Grad = grow(t.Grad[:cap(t.Grad)], n)
+	} else {
+		t.Grad = t.Grad[:0]
+	}
+	return t
+}
+
+// temp returns scratch space of n floats valid until the next call to temp.
+func (g *Graph) temp(n int) []float32 {
+	g.scratch = grow(g.scratch, n)
+	return g.scratch
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]float32, n)
+}
+
+func growInt32(s []int32, n int) []int32 {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]int32, n)
+}
+
+// wants reports whether an op on these inputs must be recorded.
+func (g *Graph) wants(ts ...*Tensor) bool {
+	if g.noGrad {
+		return false
+	}
+	for _, t := range ts {
+		if t != nil && t.requiresGrad {
+			return true
+		}
+	}
+	return false
+}
+
+type opKind uint8
+
+const (
+	opMatMul opKind = iota + 1
+	opLinear
+	opAdd
+	opSub
+	opMul
+	opBiasAdd
+	opReshape
+	opReLU
+	opGELU
+	opTanh
+	opSigmoid
+	opDropout
+	opSum
+	opConv2D
+	opMaxPool2D
+	opLayerNorm
+	opEmbedding
+	opSoftmaxCE
+	opMSE
+)
+
+// node is one tape entry. Its buffers (aux, idx) belong to the slot and are
+// reused by whatever op lands in the slot next step.
+type node struct {
+	op      opKind
+	a, b, c *Tensor
+	out     *Tensor
+	ia      [8]int
+	f       float32
+	aux     []float32
+	idx     []int32
+}
+
+func (g *Graph) record(op opKind, out, a, b, c *Tensor) *node {
+	if g.npos == len(g.nodes) {
+		g.nodes = append(g.nodes, node{})
+	}
+	n := &g.nodes[g.npos]
+	g.npos++
+	n.op, n.out, n.a, n.b, n.c = op, out, a, b, c
+	n.ia = [8]int{}
+	n.f = 0
+	return n
+}
+
+// Backward computes d loss / d x for every tensor x that requires a gradient
+// and was used to compute loss since the last Reset. loss must hold one value.
+// Parameter gradients are added to, not overwritten.
+func (g *Graph) Backward(loss *Tensor) error {
+	if g.err != nil {
+		return g.err
+	}
+	if loss.Len() != 1 {
+		return fmt.Errorf("tensor: Backward: loss has shape %v, want a single value", loss.shape)
+	}
+	if !loss.requiresGrad {
+		return errors.New("tensor: Backward: loss does not depend on any tensor that requires a gradient")
+	}
+	for _, t := range g.arena[:g.apos] {
+		if t.requiresGrad {
+			clear(t.Grad)
+		}
+	}
+	loss.Grad[0] = 1
+	for i := g.npos - 1; i >= 0; i-- {
+		g.backward(&g.nodes[i])
+	}
+	return nil
+}
+
+func (g *Graph) backward(n *node) {
+	switch n.op {
+	case opMatMul:
+		g.matMulBackward(n)
+	case opLinear:
+		g.linearBackward(n)
+	case opAdd, opSub, opMul:
+		g.binaryBackward(n)
+	case opBiasAdd:
+		biasAddBackward(n)
+	case opReshape:
+		addTo(n.a.Grad, n.out.Grad)
+	case opReLU, opGELU, opTanh, opSigmoid:
+		unaryBackward(n)
+	case opDropout:
+		dropoutBackward(n)
+	case opSum:
+		sumBackward(n)
+	case opConv2D:
+		g.conv2DBackward(n)
+	case opMaxPool2D:
+		maxPool2DBackward(n)
+	case opLayerNorm:
+		layerNormBackward(n)
+	case opEmbedding:
+		embeddingBackward(n)
+	case opSoftmaxCE:
+		softmaxCEBackward(n)
+	case opMSE:
+		mseBackward(n)
+	default:
+		panic(fmt.Sprintf("tensor: no backward for op %d", n.op))
+	}
+}
+
+func addTo(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+// Input copies data into an arena tensor of the given shape that requires no
+// gradient: the way a batch enters the graph without allocating.
+func (g *Graph) Input(data []float32, shape ...int) *Tensor {
+	if numel(shape) != len(data) {
+		// shape is cloned so that the variadic slice does not escape and
+		// every call allocates.
+		panic(fmt.Sprintf("tensor: Input: shape %v needs %d values, got %d", slices.Clone(shape), numel(shape), len(data)))
+	}
+	t := g.alloc(false, shape...)
+	copy(t.Data, data)
+	return t
+}

@@ -1,0 +1,355 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+const maxRank = 8
+
+// bcast describes NumPy-style broadcasting of two shapes to a common one.
+type bcast struct {
+	rank   int
+	shape  [maxRank]int
+	sa, sb [maxRank]int // strides in a and b per output dimension; 0 where broadcast
+	same   bool         // both operands already have the output shape
+}
+
+func broadcast(op string, a, b []int) bcast {
+	var bc bcast
+	bc.rank = max(len(a), len(b))
+	if bc.rank > maxRank {
+		panic(fmt.Sprintf("tensor: %s: rank %d exceeds %d", op, bc.rank, maxRank))
+	}
+	bc.same = SameShape(a, b)
+	strideA, strideB := 1, 1
+	for i := bc.rank - 1; i >= 0; i-- {
+		da, db := 1, 1
+		if j := i - (bc.rank - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (bc.rank - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db:
+			bc.shape[i] = da
+		case da == 1:
+			bc.shape[i] = db
+		case db == 1:
+			bc.shape[i] = da
+		default:
+			panic(fmt.Sprintf("tensor: %s: shapes %v and %v do not broadcast", op, a, b))
+		}
+		if da != 1 {
+			bc.sa[i] = strideA
+		}
+		if db != 1 {
+			bc.sb[i] = strideB
+		}
+		strideA *= da
+		strideB *= db
+	}
+	return bc
+}
+
+// each calls f for every output element with the matching offsets in a and b.
+func (bc *bcast) each(f func(i, ia, ib int)) {
+	n := numel(bc.shape[:bc.rank])
+	if bc.same {
+		for i := 0; i < n; i++ {
+			f(i, i, i)
+		}
+		return
+	}
+	var ctr [maxRank]int
+	ia, ib := 0, 0
+	for i := 0; i < n; i++ {
+		f(i, ia, ib)
+		for d := bc.rank - 1; d >= 0; d-- {
+			ctr[d]++
+			ia += bc.sa[d]
+			ib += bc.sb[d]
+			if ctr[d] < bc.shape[d] {
+				break
+			}
+			ia -= bc.sa[d] * ctr[d]
+			ib -= bc.sb[d] * ctr[d]
+			ctr[d] = 0
+		}
+	}
+}
+
+func (g *Graph) binary(op opKind, name string, a, b *Tensor) *Tensor {
+	bc := broadcast(name, a.shape, b.shape)
+	grad := g.wants(a, b)
+	out := g.alloc(grad, bc.shape[:bc.rank]...)
+	o, x, y := out.Data, a.Data, b.Data
+	switch op {
+	case opAdd:
+		bc.each(func(i, ia, ib int) { o[i] = x[ia] + y[ib] })
+	case opSub:
+		bc.each(func(i, ia, ib int) { o[i] = x[ia] - y[ib] })
+	case opMul:
+		bc.each(func(i, ia, ib int) { o[i] = x[ia] * y[ib] })
+	}
+	if grad {
+		g.record(op, out, a, b, nil)
+	}
+	return out
+}
+
+// Add returns a + b with broadcasting.
+func (g *Graph) Add(a, b *Tensor) *Tensor { return g.binary(opAdd, "Add", a, b) }
+
+// Sub returns a − b with broadcasting.
+func (g *Graph) Sub(a, b *Tensor) *Tensor { return g.binary(opSub, "Sub", a, b) }
+
+// Mul returns the elementwise product a ⊙ b with broadcasting.
+func (g *Graph) Mul(a, b *Tensor) *Tensor { return g.binary(opMul, "Mul", a, b) }
+
+func (g *Graph) binaryBackward(nd *node) {
+	a, b, out := nd.a, nd.b, nd.out
+	bc := broadcast("backward", a.shape, b.shape)
+	d := out.Grad
+	if a.requiresGrad {
+		ga := a.Grad
+		switch nd.op {
+		case opAdd, opSub:
+			bc.each(func(i, ia, _ int) { ga[ia] += d[i] })
+		case opMul:
+			y := b.Data
+			bc.each(func(i, ia, ib int) { ga[ia] += d[i] * y[ib] })
+		}
+	}
+	if b.requiresGrad {
+		gb := b.Grad
+		switch nd.op {
+		case opAdd:
+			bc.each(func(i, _, ib int) { gb[ib] += d[i] })
+		case opSub:
+			bc.each(func(i, _, ib int) { gb[ib] -= d[i] })
+		case opMul:
+			x := a.Data
+			bc.each(func(i, ia, ib int) { gb[ib] += d[i] * x[ia] })
+		}
+	}
+}
+
+// BiasAdd adds bias [C] along dimension 1 of x [N, C, ...] (a channel bias).
+func (g *Graph) BiasAdd(x, bias *Tensor) *Tensor {
+	if x.Rank() < 2 || bias.Rank() != 1 || bias.shape[0] != x.shape[1] {
+		panic(fmt.Sprintf("tensor: BiasAdd: bias %v does not match dimension 1 of %v", bias.shape, x.shape))
+	}
+	grad := g.wants(x, bias)
+	out := g.alloc(grad, x.shape...)
+	c := x.shape[1]
+	inner := x.Len() / (x.shape[0] * c)
+	for i := range x.Data {
+		out.Data[i] = x.Data[i] + bias.Data[(i/inner)%c]
+	}
+	if grad {
+		g.record(opBiasAdd, out, x, bias, nil)
+	}
+	return out
+}
+
+func biasAddBackward(nd *node) {
+	x, bias, d := nd.a, nd.b, nd.out.Grad
+	if x.requiresGrad {
+		addTo(x.Grad, d)
+	}
+	if bias.requiresGrad {
+		c := x.shape[1]
+		inner := x.Len() / (x.shape[0] * c)
+		for i, v := range d {
+			bias.Grad[(i/inner)%c] += v
+		}
+	}
+}
+
+// Reshape returns a copy of x with a new shape of the same size. One dimension
+// may be -1 and is inferred.
+func (g *Graph) Reshape(x *Tensor, shape ...int) *Tensor {
+	var s [maxRank]int
+	r := copy(s[:], shape)
+	infer, known, ok := -1, 1, len(shape) <= maxRank
+	for i := 0; i < r; i++ {
+		switch {
+		case s[i] == -1 && infer < 0:
+			infer = i
+			continue
+		case s[i] < 0:
+			ok = false
+		}
+		known *= s[i]
+	}
+	if infer >= 0 && known > 0 {
+		s[infer] = x.Len() / known
+		known *= s[infer]
+	}
+	if !ok || known != x.Len() || (infer >= 0 && s[infer] < 0) {
+		// shape is cloned so that the variadic slice does not escape and
+		// every call allocates.
+		panic(fmt.Sprintf("tensor: Reshape: cannot view %v as %v", x.shape, slices.Clone(shape)))
+	}
+	grad := g.wants(x)
+	out := g.alloc(grad, s[:r]...)
+	copy(out.Data, x.Data)
+	if grad {
+		g.record(opReshape, out, x, nil, nil)
+	}
+	return out
+}
+
+// Flatten reshapes x [N, ...] to [N, rest].
+func (g *Graph) Flatten(x *Tensor) *Tensor {
+	return g.Reshape(x, x.shape[0], -1)
+}
+
+func (g *Graph) unary(op opKind, x *Tensor) *Tensor {
+	grad := g.wants(x)
+	out := g.alloc(grad, x.shape...)
+	o := out.Data
+	switch op {
+	case opReLU:
+		for i, v := range x.Data {
+			o[i] = max(v, 0)
+		}
+	case opGELU:
+		for i, v := range x.Data {
+			o[i] = float32(float64(v) * normCDF(float64(v)))
+		}
+	case opTanh:
+		for i, v := range x.Data {
+			o[i] = float32(math.Tanh(float64(v)))
+		}
+	case opSigmoid:
+		for i, v := range x.Data {
+			o[i] = sigmoid(v)
+		}
+	}
+	if grad {
+		g.record(op, out, x, nil, nil)
+	}
+	return out
+}
+
+// ReLU returns max(x, 0).
+func (g *Graph) ReLU(x *Tensor) *Tensor { return g.unary(opReLU, x) }
+
+// GELU returns x·Φ(x) with the exact Gaussian CDF (PyTorch's default GELU).
+func (g *Graph) GELU(x *Tensor) *Tensor { return g.unary(opGELU, x) }
+
+// Tanh returns tanh(x).
+func (g *Graph) Tanh(x *Tensor) *Tensor { return g.unary(opTanh, x) }
+
+// Sigmoid returns 1/(1+e^−x).
+func (g *Graph) Sigmoid(x *Tensor) *Tensor { return g.unary(opSigmoid, x) }
+
+func normCDF(x float64) float64 { return 0.5 * (1 + math.Erf(x/math.Sqrt2)) }
+
+func sigmoid(v float32) float32 {
+	if v >= 0 {
+		return float32(1 / (1 + math.Exp(-float64(v))))
+	}
+	e := math.Exp(float64(v))
+	return float32(e / (1 + e))
+}
+
+func unaryBackward(nd *node) {
+	x, y := nd.a, nd.out
+	if !x.requiresGrad {
+		return
+	}
+	gx, d := x.Grad, y.Grad
+	switch nd.op {
+	case opReLU:
+		for i, v := range x.Data {
+			if v > 0 {
+				gx[i] += d[i]
+			}
+		}
+	case opGELU:
+		for i, v := range x.Data {
+			xv := float64(v)
+			pdf := math.Exp(-0.5*xv*xv) / math.Sqrt(2*math.Pi)
+			gx[i] += d[i] * float32(normCDF(xv)+xv*pdf)
+		}
+	case opTanh:
+		for i, v := range y.Data {
+			gx[i] += d[i] * (1 - v*v)
+		}
+	case opSigmoid:
+		for i, v := range y.Data {
+			gx[i] += d[i] * v * (1 - v)
+		}
+	}
+}
+
+// Dropout zeroes each element with probability p in training mode and scales
+// the survivors by 1/(1−p); in evaluation mode it returns x itself.
+func (g *Graph) Dropout(x *Tensor, p float32) *Tensor {
+	if p < 0 || p >= 1 {
+		panic(fmt.Sprintf("tensor: Dropout: p = %v outside [0, 1)", p))
+	}
+	if !g.training || p == 0 {
+		return x
+	}
+	grad := g.wants(x)
+	out := g.alloc(grad, x.shape...)
+	var mask []float32
+	var nd *node
+	if grad {
+		nd = g.record(opDropout, out, x, nil, nil)
+		nd.aux = grow(nd.aux, x.Len())
+		mask = nd.aux
+	} else {
+		mask = g.temp(x.Len())
+	}
+	scale := 1 / (1 - p)
+	for i, v := range x.Data {
+		m := float32(0)
+		if g.rng.Float32() >= p {
+			m = scale
+		}
+		mask[i] = m
+		out.Data[i] = v * m
+	}
+	return out
+}
+
+func dropoutBackward(nd *node) {
+	if !nd.a.requiresGrad {
+		return
+	}
+	for i, d := range nd.out.Grad {
+		nd.a.Grad[i] += d * nd.aux[i]
+	}
+}
+
+// Sum returns the sum of all elements as a one-element tensor.
+func (g *Graph) Sum(x *Tensor) *Tensor {
+	grad := g.wants(x)
+	out := g.alloc(grad, 1)
+	var s float64
+	for _, v := range x.Data {
+		s += float64(v)
+	}
+	out.Data[0] = float32(s)
+	if grad {
+		g.record(opSum, out, x, nil, nil)
+	}
+	return out
+}
+
+func sumBackward(nd *node) {
+	if !nd.a.requiresGrad {
+		return
+	}
+	d := nd.out.Grad[0]
+	for i := range nd.a.Grad {
+		nd.a.Grad[i] += d
+	}
+}

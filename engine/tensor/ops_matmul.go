@@ -1,0 +1,79 @@
+package tensor
+
+import "fmt"
+
+// MatMul returns a·b for a [m,k] and b [k,n].
+func (g *Graph) MatMul(a, b *Tensor) *Tensor {
+	if a.Rank() != 2 || b.Rank() != 2 || a.shape[1] != b.shape[0] {
+		panic(fmt.Sprintf("tensor: MatMul: shapes %v and %v do not chain", a.shape, b.shape))
+	}
+	m, k, n := a.shape[0], a.shape[1], b.shape[1]
+	grad := g.wants(a, b)
+	out := g.alloc(grad, m, n)
+	g.be.Gemm(false, false, m, n, k, 1, a.Data, k, b.Data, n, 0, out.Data, n)
+	if grad {
+		g.record(opMatMul, out, a, b, nil)
+	}
+	return out
+}
+
+func (g *Graph) matMulBackward(nd *node) {
+	a, b, out := nd.a, nd.b, nd.out
+	m, k, n := a.shape[0], a.shape[1], b.shape[1]
+	if a.requiresGrad { // da += dout · bᵀ
+		g.be.Gemm(false, true, m, k, n, 1, out.Grad, n, b.Data, n, 1, a.Grad, k)
+	}
+	if b.requiresGrad { // db += aᵀ · dout
+		g.be.Gemm(true, false, k, n, m, 1, a.Data, k, out.Grad, n, 1, b.Grad, n)
+	}
+}
+
+// Linear returns x·wᵀ + bias, PyTorch's nn.Linear: x [..., in], w [out, in],
+// bias [out] or nil; the result is [..., out].
+func (g *Graph) Linear(x, w, bias *Tensor) *Tensor {
+	if w.Rank() != 2 || x.Rank() < 1 || x.Dim(-1) != w.shape[1] {
+		panic(fmt.Sprintf("tensor: Linear: input %v does not match weight %v", x.shape, w.shape))
+	}
+	out, in := w.shape[0], w.shape[1]
+	if bias != nil && (bias.Rank() != 1 || bias.shape[0] != out) {
+		panic(fmt.Sprintf("tensor: Linear: bias %v does not match weight %v", bias.shape, w.shape))
+	}
+	rows := x.Len() / in
+	grad := g.wants(x, w, bias)
+	var shape [8]int
+	r := copy(shape[:], x.shape)
+	shape[r-1] = out
+	y := g.alloc(grad, shape[:r]...)
+	beta := float32(0)
+	if bias != nil {
+		for i := 0; i < rows; i++ {
+			copy(y.Data[i*out:(i+1)*out], bias.Data)
+		}
+		beta = 1
+	}
+	g.be.Gemm(false, true, rows, out, in, 1, x.Data, in, w.Data, in, beta, y.Data, out)
+	if grad {
+		g.record(opLinear, y, x, w, bias)
+	}
+	return y
+}
+
+func (g *Graph) linearBackward(nd *node) {
+	x, w, bias, y := nd.a, nd.b, nd.c, nd.out
+	out, in := w.shape[0], w.shape[1]
+	rows := x.Len() / in
+	if x.requiresGrad { // dx += dy · w
+		g.be.Gemm(false, false, rows, in, out, 1, y.Grad, out, w.Data, in, 1, x.Grad, in)
+	}
+	if w.requiresGrad { // dw += dyᵀ · x
+		g.be.Gemm(true, false, out, in, rows, 1, y.Grad, out, x.Data, in, 1, w.Grad, in)
+	}
+	if bias != nil && bias.requiresGrad {
+		for i := 0; i < rows; i++ {
+			row := y.Grad[i*out : (i+1)*out]
+			for j, v := range row {
+				bias.Grad[j] += v
+			}
+		}
+	}
+}

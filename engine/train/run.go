@@ -1,0 +1,137 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/spec"
+	"github.com/troupe-ml/troupe/engine/tensor"
+)
+
+// Progress is reported during an epoch, after every step.
+type Progress struct {
+	Epoch, Batch, Batches int
+	Loss                  float32 // the step's loss
+	LR                    float32
+	Samples               int           // samples trained so far this epoch
+	Elapsed               time.Duration // training time so far this epoch
+}
+
+// EpochReport is reported after each epoch's evaluation.
+type EpochReport struct {
+	Epoch         int     `json:"epoch"`
+	Step          int     `json:"step"`
+	TrainLoss     float64 `json:"train_loss"`
+	TestLoss      float64 `json:"test_loss"`
+	TestAccuracy  float64 `json:"test_accuracy"`
+	LR            float64 `json:"lr"`
+	SamplesPerSec float64 `json:"samples_per_sec"` // training throughput, evaluation excluded
+	TrainSeconds  float64 `json:"train_seconds"`
+	EvalSeconds   float64 `json:"eval_seconds"`
+}
+
+// Observer receives a run's events. Both calls happen on the training
+// goroutine, so they should be quick. An error from Epoch stops the run.
+type Observer interface {
+	Progress(Progress)
+	Epoch(EpochReport) error
+}
+
+// Result summarises a finished run.
+type Result struct {
+	Epochs        []EpochReport
+	SamplesPerSec float64 // over all epochs
+	Checkpoint    string  // path of the final checkpoint, "" when none was written
+	Trainer       *Trainer
+}
+
+// CheckpointName is the file a run writes into its output directory.
+const CheckpointName = "model.safetensors"
+
+// Run trains job on trainSet for job.Epochs epochs, evaluating on testSet after
+// each. If job.Out is non-empty, the checkpoint in it is replaced after every
+// epoch. ctx cancels between steps.
+func Run(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, be tensor.Backend, obs Observer) (Result, error) {
+	var res Result
+	if err := job.Validate(); err != nil {
+		return res, err
+	}
+	loader, err := data.NewLoader(trainSet, job.Batch, job.Seed, true, false)
+	if err != nil {
+		return res, fmt.Errorf("train: %w", err)
+	}
+	tr, err := Setup(job, loader.BatchesPerEpoch(), be)
+	if err != nil {
+		return res, err
+	}
+	res.Trainer = tr
+	if got, want := []int{trainSet.C, trainSet.H, trainSet.W}, tr.Model().InputShape(); numel(got) != numel(want) {
+		return res, fmt.Errorf("train: data set %s has samples %v, model wants %v", trainSet.Name, got, want)
+	}
+	per := trainSet.C * trainSet.H * trainSet.W
+	x := make([]float32, job.Batch*per)
+	y := make([]int32, job.Batch)
+	eval := NewEvaluator(be)
+	var totalSamples int
+	var totalTime time.Duration
+	for epoch := 1; epoch <= job.Epochs; epoch++ {
+		loader.Epoch(epoch)
+		start := time.Now()
+		var lossSum float64
+		var samples, batch int
+		var lr float32
+		for {
+			n, ok := loader.Next(x, y)
+			if !ok {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			st, err := tr.Step(x[:n*per], y[:n], nil)
+			if err != nil {
+				return res, fmt.Errorf("epoch %d batch %d: %w", epoch, batch+1, err)
+			}
+			batch++
+			samples += n
+			lossSum += float64(st.Loss) * float64(n)
+			lr = st.LR
+			if obs != nil {
+				obs.Progress(Progress{Epoch: epoch, Batch: batch, Batches: loader.BatchesPerEpoch(), Loss: st.Loss, LR: st.LR, Samples: samples, Elapsed: time.Since(start)})
+			}
+		}
+		trainTime := time.Since(start)
+		totalSamples += samples
+		totalTime += trainTime
+		evalStart := time.Now()
+		ev, err := eval.Evaluate(tr.Model(), testSet, job.EvalBatch)
+		if err != nil {
+			return res, err
+		}
+		rep := EpochReport{
+			Epoch: epoch, Step: tr.StepCount(), TrainLoss: lossSum / float64(max(samples, 1)),
+			TestLoss: ev.Loss, TestAccuracy: ev.Accuracy, LR: float64(lr),
+			SamplesPerSec: float64(samples) / trainTime.Seconds(), TrainSeconds: trainTime.Seconds(),
+			EvalSeconds: time.Since(evalStart).Seconds(),
+		}
+		res.Epochs = append(res.Epochs, rep)
+		res.SamplesPerSec = float64(totalSamples) / totalTime.Seconds()
+		if job.Out != "" {
+			path := filepath.Join(job.Out, CheckpointName)
+			st := State{Job: job, Epoch: epoch, Step: tr.StepCount(), TestAccuracy: ev.Accuracy, TrainLoss: rep.TrainLoss}
+			if err := SaveCheckpoint(path, tr, st); err != nil {
+				return res, fmt.Errorf("train: epoch %d: %w", epoch, err)
+			}
+			res.Checkpoint = path
+		}
+		if obs != nil {
+			if err := obs.Epoch(rep); err != nil {
+				return res, err
+			}
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,98 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/troupe-ml/troupe/engine/nn"
+	"github.com/troupe-ml/troupe/engine/optim"
+	"github.com/troupe-ml/troupe/engine/spec"
+	"github.com/troupe-ml/troupe/engine/tensor"
+)
+
+// ModelSpec returns the architecture a job asks for: its model_spec, or the
+// preset it names.
+func ModelSpec(job spec.Job) (spec.Model, error) {
+	if job.ModelSpec != nil {
+		return *job.ModelSpec, nil
+	}
+	m, err := nn.Preset(job.Model)
+	if err != nil {
+		return spec.Model{}, fmt.Errorf("model: %w", err)
+	}
+	return m, nil
+}
+
+// Streams of the job's random source, so that adding a consumer of one never
+// shifts another.
+const (
+	streamInit    = 1
+	streamDropout = 2
+)
+
+// NewModel builds and initialises the job's model from its seed.
+func NewModel(job spec.Job) (*nn.Model, error) {
+	ms, err := ModelSpec(job)
+	if err != nil {
+		return nil, err
+	}
+	return nn.Build(ms, rand.New(rand.NewPCG(job.Seed, streamInit)))
+}
+
+// NewOptimizer makes the job's optimizer over the model's parameters.
+func NewOptimizer(job spec.Job, m *nn.Model) (optim.Optimizer, error) {
+	ps := OptimParams(m)
+	switch job.Optimizer {
+	case spec.SGD:
+		return optim.NewSGD(ps, optim.SGDConfig{Momentum: float32(job.Momentum), Nesterov: job.Nesterov, WeightDecay: float32(job.WeightDecay)})
+	case spec.Adam, spec.AdamW:
+		c := optim.AdamConfig{Beta1: float32(job.Beta1), Beta2: float32(job.Beta2), Eps: float32(job.Eps), WeightDecay: float32(job.WeightDecay)}
+		if job.Optimizer == spec.Adam {
+			return optim.NewAdam(ps, c)
+		}
+		return optim.NewAdamW(ps, c)
+	}
+	return nil, fmt.Errorf("optimizer: unknown %q", job.Optimizer)
+}
+
+// NewSchedule makes the job's learning-rate schedule for a run of
+// stepsPerEpoch optimizer steps per epoch.
+func NewSchedule(job spec.Job, stepsPerEpoch int) (optim.Schedule, error) {
+	lr := float32(job.LR)
+	switch job.Schedule {
+	case spec.Constant:
+		return optim.Constant(lr), nil
+	case spec.Step:
+		every := job.StepEpochs
+		if every < 1 {
+			every = max(1, job.Epochs/3)
+		}
+		return optim.StepDecay(lr, every*stepsPerEpoch, float32(job.Gamma)), nil
+	case spec.Cosine:
+		warm := int(job.WarmupEpochs * float64(stepsPerEpoch))
+		return optim.WarmupCosine(lr, float32(job.MinLR), warm, job.Epochs*stepsPerEpoch), nil
+	}
+	return nil, fmt.Errorf("schedule: unknown %q", job.Schedule)
+}
+
+// Setup builds the trainer a job describes: model, optimizer, schedule and
+// step options, all seeded from the job.
+func Setup(job spec.Job, stepsPerEpoch int, be tensor.Backend) (*Trainer, error) {
+	if err := job.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := NewModel(job)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := NewOptimizer(job, m)
+	if err != nil {
+		return nil, err
+	}
+	sched, err := NewSchedule(job, stepsPerEpoch)
+	if err != nil {
+		return nil, err
+	}
+	opts := Options{ClipNorm: float32(job.ClipNorm), LabelSmoothing: float32(job.LabelSmoothing), Backend: be}
+	return NewTrainer(m, opt, sched, opts, rand.New(rand.NewPCG(job.Seed, streamDropout))), nil
+}

@@ -1,0 +1,121 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/troupe-ml/troupe/engine/nn"
+	"github.com/troupe-ml/troupe/engine/optim"
+	"github.com/troupe-ml/troupe/engine/tensor"
+)
+
+// Options tune a Trainer's step.
+type Options struct {
+	// ClipNorm bounds the global gradient norm; 0 disables clipping.
+	ClipNorm float32
+	// LabelSmoothing is ε of the smoothed cross-entropy target.
+	LabelSmoothing float32
+	// Backend computes the heavy operations; nil means the CPU.
+	Backend tensor.Backend
+}
+
+// StepResult describes one optimisation step.
+type StepResult struct {
+	Loss     float32 // mean loss of the batch before the update
+	LR       float32 // learning rate applied
+	GradNorm float32 // global gradient norm before clipping (0 when clipping is off)
+}
+
+// Trainer holds one model replica with its optimizer and the graph its steps
+// run in. It is not safe for concurrent use.
+type Trainer struct {
+	model  *nn.Model
+	opt    optim.Optimizer
+	sched  optim.Schedule
+	params []optim.Param
+	g      *tensor.Graph
+	opts   Options
+	step   int
+	shape  []int // batch shape buffer
+}
+
+// NewTrainer wraps model and opt; rng drives dropout.
+func NewTrainer(model *nn.Model, opt optim.Optimizer, sched optim.Schedule, opts Options, rng *rand.Rand) *Trainer {
+	return &Trainer{
+		model:  model,
+		opt:    opt,
+		sched:  sched,
+		params: opt.Params(),
+		g:      tensor.NewGraph(opts.Backend, rng),
+		opts:   opts,
+	}
+}
+
+// OptimParams exposes a model's parameters as optimizer parameters aliasing
+// the model's buffers.
+func OptimParams(m *nn.Model) []optim.Param {
+	ps := make([]optim.Param, 0, len(m.Params()))
+	for _, p := range m.Params() {
+		ps = append(ps, optim.Param{Name: p.Name, Data: p.T.Data, Grad: p.T.Grad, NoDecay: p.NoDecay})
+	}
+	return ps
+}
+
+// Model returns the trained model.
+func (t *Trainer) Model() *nn.Model { return t.model }
+
+// Optimizer returns the optimizer.
+func (t *Trainer) Optimizer() optim.Optimizer { return t.opt }
+
+// StepCount returns how many steps have been applied.
+func (t *Trainer) StepCount() int { return t.step }
+
+// SetStepCount restores the step counter (and so the schedule's position).
+func (t *Trainer) SetStepCount(n int) { t.step = n }
+
+// batchShape returns [n, input...] in a reused buffer.
+func (t *Trainer) batchShape(n int) []int {
+	t.shape = append(append(t.shape[:0], n), t.model.InputShape()...)
+	return t.shape
+}
+
+// Step runs forward, backward and one optimizer update on the batch x (len(y)
+// samples, each of the model's input shape) with class labels y. perSample, if
+// non-nil, receives each sample's loss.
+func (t *Trainer) Step(x []float32, y []int32, perSample []float32) (res StepResult, err error) {
+	defer recoverTo(&err, "train step")
+	n := len(y)
+	if n == 0 {
+		return res, fmt.Errorf("train: empty batch")
+	}
+	g := t.g
+	g.Reset()
+	g.SetTraining(true)
+	g.SetNoGrad(false)
+	in := g.Input(x, t.batchShape(n)...)
+	logits := t.model.Forward(g, in)
+	loss := g.SoftmaxCrossEntropy(logits, y, t.opts.LabelSmoothing, perSample)
+	if err := g.Err(); err != nil {
+		return res, fmt.Errorf("train: %w", err)
+	}
+	optim.ZeroGrad(t.params)
+	if err := g.Backward(loss); err != nil {
+		return res, fmt.Errorf("train: %w", err)
+	}
+	if t.opts.ClipNorm > 0 {
+		res.GradNorm = optim.ClipGradNorm(t.params, t.opts.ClipNorm)
+	}
+	res.Loss = loss.Item()
+	res.LR = t.sched.LR(t.step)
+	t.opt.Step(res.LR)
+	t.step++
+	return res, nil
+}
+
+// recoverTo turns a panic inside the engine into an error, so that no panic
+// crosses the package's API.
+func recoverTo(err *error, what string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("train: %s failed: %v", what, r)
+	}
+}
