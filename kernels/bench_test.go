@@ -15,7 +15,6 @@ type gemmBench struct {
 	m, n, k        int
 }
 
-
 func BenchmarkSgemm(b *testing.B) {
 	gemmBenches := []gemmBench{
 		{"square128", false, false, 128, 128, 128},

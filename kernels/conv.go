@@ -65,7 +65,10 @@ func Im2col(src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW int, ds
 					clear(o[:x0])
 					clear(o[x1:])
 					if strideW == 1 {
-						copy(o[x0:x1], in[x0+off:x1+off])
+						// x0 == x1 when this kernel column lies wholly in the padding.
+						if x0 < x1 {
+							copy(o[x0:x1], in[x0+off:x1+off])
+						}
 						continue
 					}
 					for ox := x0; ox < x1; ox++ {
@@ -112,7 +115,9 @@ func Col2im(src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW int, ds
 					o := col[oy*ow : (oy+1)*ow]
 					out := img[iy*w : (iy+1)*w]
 					if strideW == 1 {
-						Axpy(1, o[x0:x1], out[x0+off:x1+off])
+						if x0 < x1 {
+							Axpy(1, o[x0:x1], out[x0+off:x1+off])
+						}
 						continue
 					}
 					for ox := x0; ox < x1; ox++ {

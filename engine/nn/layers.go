@@ -107,7 +107,7 @@ func (l *embedding) forward(g *tensor.Graph, x *tensor.Tensor) *tensor.Tensor {
 		l.ids = append(l.ids, int32(v))
 	}
 	y := g.Embedding(l.ids, l.table)
-	var shape [8]int
+	var shape [tensor.MaxRank]int
 	r := copy(shape[:], x.Shape())
 	shape[r] = l.table.Dim(1)
 	return g.Reshape(y, shape[:r+1]...)

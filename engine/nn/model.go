@@ -29,11 +29,18 @@ type Model struct {
 	shapes [][]int // per-sample output shape after each layer
 }
 
+// maxSampleRank leaves room for the batch dimension within what tensor
+// operations support.
+const maxSampleRank = tensor.MaxRank - 1
+
 // Build checks the spec, infers every layer's shapes from the input and
 // initialises parameters from rng. Errors name the offending layer.
 func Build(m spec.Model, rng *rand.Rand) (*Model, error) {
 	if len(m.Input) == 0 {
 		return nil, fmt.Errorf("model_spec.input: empty input shape")
+	}
+	if len(m.Input) > maxSampleRank {
+		return nil, fmt.Errorf("model_spec.input: %d dimensions, at most %d are supported", len(m.Input), maxSampleRank)
 	}
 	for i, d := range m.Input {
 		if d < 1 {
@@ -47,6 +54,9 @@ func Build(m spec.Model, rng *rand.Rand) (*Model, error) {
 	shape := slices.Clone(m.Input)
 	for i, ls := range m.Layers {
 		l, out, err := buildLayer(ls, shape, nextIsRectifier(m.Layers, i), rng)
+		if err == nil && len(out) > maxSampleRank {
+			err = fmt.Errorf("output shape %v has more than %d dimensions", out, maxSampleRank)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("model_spec.layers[%d] (%s): %w", i, ls.Type, err)
 		}

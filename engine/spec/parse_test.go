@@ -184,7 +184,7 @@ func fullJob() Job {
 			{Type: Conv2D, Out: 16, Kernel: 3, Stride: 1, Pad: 1, NoBias: true},
 			{Type: LayerNorm},
 			{Type: GELU},
-			{Type: MaxPool2D, Kernel: 3, Stride: 2, Pad: 1},
+			{Type: MaxPool2D, Kernel: 3, Stride: 2},
 			{Type: Flatten},
 			{Type: Dropout, P: 0.25},
 			{Type: Linear, Out: 10},

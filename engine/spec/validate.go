@@ -93,7 +93,7 @@ func (t LayerType) uses() layerField {
 	case Conv2D:
 		return useOut | useKernel | useStride | usePad | useNoBias
 	case MaxPool2D:
-		return useKernel | useStride | usePad
+		return useKernel | useStride // the engine's max pooling has no padding
 	case Dropout:
 		return useP
 	case LayerNorm:
@@ -131,9 +131,8 @@ func (l Layer) validate(c *checker, field string) {
 	if uses&useStride != 0 {
 		c.intMinWhy(field+".stride", l.Stride, 0, " (0 = default)")
 	}
-	if uses&usePad != 0 && c.intMin(field+".pad", l.Pad, 0) && l.Type == MaxPool2D && l.Kernel >= 1 && 2*l.Pad > l.Kernel {
-		// A window lying wholly in the padding would have no input to take a maximum of.
-		c.add(field+".pad", "must be ≤ kernel/2 (%d) for maxpool2d, got %d", l.Kernel/2, l.Pad)
+	if uses&usePad != 0 {
+		c.intMin(field+".pad", l.Pad, 0)
 	}
 	if uses&useP != 0 {
 		c.float(field+".p", l.P, unitOpen())

@@ -246,8 +246,8 @@ func addTo(dst, src []float32) {
 // gradient: the way a batch enters the graph without allocating.
 func (g *Graph) Input(data []float32, shape ...int) *Tensor {
 	if numel(shape) != len(data) {
-		// shape is cloned so that the variadic slice does not escape and
-		// every call allocates.
+		// Cloning keeps the variadic shape from escaping, which would
+		// otherwise cost every call a heap allocation.
 		panic(fmt.Sprintf("tensor: Input: shape %v needs %d values, got %d", slices.Clone(shape), numel(shape), len(data)))
 	}
 	t := g.alloc(false, shape...)

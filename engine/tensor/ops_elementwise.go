@@ -6,21 +6,23 @@ import (
 	"slices"
 )
 
-const maxRank = 8
+// MaxRank is the most dimensions the operands of broadcasting, Reshape and
+// Linear may have; their shapes are kept in fixed arrays to avoid allocating.
+const MaxRank = 8
 
 // bcast describes NumPy-style broadcasting of two shapes to a common one.
 type bcast struct {
 	rank   int
-	shape  [maxRank]int
-	sa, sb [maxRank]int // strides in a and b per output dimension; 0 where broadcast
+	shape  [MaxRank]int
+	sa, sb [MaxRank]int // strides in a and b per output dimension; 0 where broadcast
 	same   bool         // both operands already have the output shape
 }
 
 func broadcast(op string, a, b []int) bcast {
 	var bc bcast
 	bc.rank = max(len(a), len(b))
-	if bc.rank > maxRank {
-		panic(fmt.Sprintf("tensor: %s: rank %d exceeds %d", op, bc.rank, maxRank))
+	if bc.rank > MaxRank {
+		panic(fmt.Sprintf("tensor: %s: rank %d exceeds %d", op, bc.rank, MaxRank))
 	}
 	bc.same = SameShape(a, b)
 	strideA, strideB := 1, 1
@@ -63,7 +65,7 @@ func (bc *bcast) each(f func(i, ia, ib int)) {
 		}
 		return
 	}
-	var ctr [maxRank]int
+	var ctr [MaxRank]int
 	ia, ib := 0, 0
 	for i := 0; i < n; i++ {
 		f(i, ia, ib)
@@ -170,11 +172,11 @@ func biasAddBackward(nd *node) {
 }
 
 // Reshape returns a copy of x with a new shape of the same size. One dimension
-// may be -1 and is inferred.
+// may be -1 and is inferred, except when x is empty, where it is ambiguous.
 func (g *Graph) Reshape(x *Tensor, shape ...int) *Tensor {
-	var s [maxRank]int
+	var s [MaxRank]int
 	r := copy(s[:], shape)
-	infer, known, ok := -1, 1, len(shape) <= maxRank
+	infer, known, ok := -1, 1, len(shape) <= MaxRank
 	for i := 0; i < r; i++ {
 		switch {
 		case s[i] == -1 && infer < 0:
@@ -190,8 +192,8 @@ func (g *Graph) Reshape(x *Tensor, shape ...int) *Tensor {
 		known *= s[infer]
 	}
 	if !ok || known != x.Len() || (infer >= 0 && s[infer] < 0) {
-		// shape is cloned so that the variadic slice does not escape and
-		// every call allocates.
+		// Cloning keeps the variadic shape from escaping, which would
+		// otherwise cost every call a heap allocation.
 		panic(fmt.Sprintf("tensor: Reshape: cannot view %v as %v", x.shape, slices.Clone(shape)))
 	}
 	grad := g.wants(x)
@@ -291,7 +293,7 @@ func unaryBackward(nd *node) {
 // Dropout zeroes each element with probability p in training mode and scales
 // the survivors by 1/(1−p); in evaluation mode it returns x itself.
 func (g *Graph) Dropout(x *Tensor, p float32) *Tensor {
-	if p < 0 || p >= 1 {
+	if !(p >= 0 && p < 1) { // NaN too: it would silently drop everything
 		panic(fmt.Sprintf("tensor: Dropout: p = %v outside [0, 1)", p))
 	}
 	if !g.training || p == 0 {

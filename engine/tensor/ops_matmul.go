@@ -31,7 +31,7 @@ func (g *Graph) matMulBackward(nd *node) {
 // Linear returns x·wᵀ + bias, PyTorch's nn.Linear: x [..., in], w [out, in],
 // bias [out] or nil; the result is [..., out].
 func (g *Graph) Linear(x, w, bias *Tensor) *Tensor {
-	if w.Rank() != 2 || x.Rank() < 1 || x.Dim(-1) != w.shape[1] {
+	if w.Rank() != 2 || x.Rank() < 1 || x.Rank() > MaxRank || x.Dim(-1) != w.shape[1] {
 		panic(fmt.Sprintf("tensor: Linear: input %v does not match weight %v", x.shape, w.shape))
 	}
 	out, in := w.shape[0], w.shape[1]
@@ -40,7 +40,7 @@ func (g *Graph) Linear(x, w, bias *Tensor) *Tensor {
 	}
 	rows := x.Len() / in
 	grad := g.wants(x, w, bias)
-	var shape [8]int
+	var shape [MaxRank]int
 	r := copy(shape[:], x.shape)
 	shape[r-1] = out
 	y := g.alloc(grad, shape[:r]...)

@@ -127,6 +127,11 @@ func convCases(rng *rand.Rand) []convCase {
 		{6, 14, 14, 5, 5, 2, 2, 1, 1},
 		{3, 12, 12, 2, 2, 0, 0, 2, 2},
 		{2, 9, 7, 3, 1, 1, 0, 2, 1},
+		// Kernels wider than the image, so that whole kernel rows and columns
+		// fall in the padding.
+		{1, 3, 3, 7, 7, 2, 2, 1, 1},
+		{2, 1, 1, 7, 7, 4, 4, 1, 1},
+		{1, 3, 4, 7, 6, 2, 3, 2, 1},
 	}
 	for sh := 1; sh <= 3; sh++ {
 		for sw := 1; sw <= 3; sw++ {
