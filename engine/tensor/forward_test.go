@@ -30,13 +30,6 @@ func randT(r *rand.Rand, grad bool, shape ...int) *tensor.Tensor {
 }
 
 // cloneT copies t's values into a fresh tensor with the given gradient flag.
-func cloneT(t *tensor.Tensor, grad bool) *tensor.Tensor {
-	c := tensor.New(t.Shape()...)
-	copy(c.Data, t.Data)
-	c.SetRequiresGrad(grad)
-	return c
-}
-
 func f64(s []float32) []float64 {
 	out := make([]float64, len(s))
 	for i, v := range s {
