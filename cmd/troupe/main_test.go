@@ -238,3 +238,25 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchTrainJSON(t *testing.T) {
+	dir := synthMNIST(t, 640, 100)
+	code, stdout, stderr := run(t, "bench", "train", "--data", dir, "--batch", "32", "--threads", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	evs := decodeLines(t, stdout)
+	if len(evs) != 1 {
+		t.Fatalf("want one JSON line, got %q", stdout)
+	}
+	ev := evs[0]
+	if ev["bench"] != "train" || ev["model"] != "mlp" || ev["batch"] != float64(32) || ev["threads"] != float64(1) {
+		t.Errorf("bench line %v", ev)
+	}
+	if sps, _ := ev["samples_per_sec"].(float64); sps <= 0 {
+		t.Errorf("samples_per_sec %v, want > 0", ev["samples_per_sec"])
+	}
+	if a, ok := ev["allocs_per_step"].(float64); !ok || a < 0 {
+		t.Errorf("allocs_per_step %v", ev["allocs_per_step"])
+	}
+}
