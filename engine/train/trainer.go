@@ -39,16 +39,22 @@ type Trainer struct {
 	shape  []int // batch shape buffer
 }
 
-// NewTrainer wraps model and opt; rng drives dropout.
+// NewTrainer wraps model and opt; rng drives dropout. opt and sched may be nil
+// for a replica that only computes gradients (see Gradients).
 func NewTrainer(model *nn.Model, opt optim.Optimizer, sched optim.Schedule, opts Options, rng *rand.Rand) *Trainer {
-	return &Trainer{
-		model:  model,
-		opt:    opt,
-		sched:  sched,
-		params: opt.Params(),
-		g:      tensor.NewGraph(opts.Backend, rng),
-		opts:   opts,
+	t := &Trainer{
+		model: model,
+		opt:   opt,
+		sched: sched,
+		g:     tensor.NewGraph(opts.Backend, rng),
+		opts:  opts,
 	}
+	if opt != nil {
+		t.params = opt.Params()
+	} else {
+		t.params = OptimParams(model)
+	}
+	return t
 }
 
 // OptimParams exposes a model's parameters as optimizer parameters aliasing
@@ -83,6 +89,26 @@ func (t *Trainer) batchShape(n int) []int {
 // samples, each of the model's input shape) with class labels y. perSample, if
 // non-nil, receives each sample's loss.
 func (t *Trainer) Step(x []float32, y []int32, perSample []float32) (res StepResult, err error) {
+	if t.opt == nil {
+		return res, fmt.Errorf("train: Step on a trainer without an optimizer (use Gradients)")
+	}
+	if res, err = t.Gradients(x, y, perSample); err != nil {
+		return res, err
+	}
+	if t.opts.ClipNorm > 0 {
+		res.GradNorm = optim.ClipGradNorm(t.params, t.opts.ClipNorm)
+	}
+	res.LR = t.sched.LR(t.step)
+	t.opt.Step(res.LR)
+	t.step++
+	return res, nil
+}
+
+// Gradients runs forward and backward only: afterwards every parameter's Grad
+// holds d loss / d parameter for this batch (previous gradients are
+// discarded). A model replica whose update happens elsewhere (a parameter
+// server) calls this instead of Step.
+func (t *Trainer) Gradients(x []float32, y []int32, perSample []float32) (res StepResult, err error) {
 	defer recoverTo(&err, "train step")
 	n := len(y)
 	if n == 0 {
@@ -102,13 +128,7 @@ func (t *Trainer) Step(x []float32, y []int32, perSample []float32) (res StepRes
 	if err := g.Backward(loss); err != nil {
 		return res, fmt.Errorf("train: %w", err)
 	}
-	if t.opts.ClipNorm > 0 {
-		res.GradNorm = optim.ClipGradNorm(t.params, t.opts.ClipNorm)
-	}
 	res.Loss = loss.Item()
-	res.LR = t.sched.LR(t.step)
-	t.opt.Step(res.LR)
-	t.step++
 	return res, nil
 }
 
