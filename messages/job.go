@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/troupe-ml/troupe/engine/spec"
 )
@@ -37,16 +38,56 @@ func JobFromSpec(j spec.Job) *JobSpec {
 		ClipNorm:       j.ClipNorm,
 		LabelSmoothing: j.LabelSmoothing,
 
+		Workers:    int64(j.Workers),
+		PsShards:   int64(j.PSShards),
+		Sync:       syncToProto(j.Sync),
+		Staleness:  int64(j.Staleness),
+		Augmenters: int64(j.Augmenters),
+		Select:     string(j.Select),
+		Prefetch:   int64(j.Prefetch),
+
 		Seed:    j.Seed,
 		Threads: int64(j.Threads),
 		Data:    j.Data,
 		Out:     j.Out,
 		Json:    j.JSON,
 	}
+	if j.Augment != "" {
+		// One element holding the whole list: transform parameters contain
+		// commas, so splitting here could not be undone exactly.
+		m.Augment = []string{j.Augment}
+	}
 	if j.ModelSpec != nil {
 		m.ModelSpec = modelFromSpec(j.ModelSpec)
 	}
 	return m
+}
+
+// syncToProto maps spec's spelling to the wire enum; an unknown spelling
+// becomes UNSPECIFIED, which ToSpec reports.
+func syncToProto(s spec.Sync) SyncMode {
+	switch s {
+	case spec.BSP:
+		return SyncMode_BSP
+	case spec.Async:
+		return SyncMode_ASYNC
+	case spec.SSP:
+		return SyncMode_SSP
+	}
+	return SyncMode_SYNC_MODE_UNSPECIFIED
+}
+
+func syncFromProto(c *converter, m SyncMode) spec.Sync {
+	switch m {
+	case SyncMode_BSP:
+		return spec.BSP
+	case SyncMode_ASYNC:
+		return spec.Async
+	case SyncMode_SSP:
+		return spec.SSP
+	}
+	c.errs = append(c.errs, fmt.Errorf("sync: unknown mode %v", m))
+	return ""
 }
 
 func modelFromSpec(s *spec.Model) *ModelSpec {
@@ -107,6 +148,15 @@ func (m *JobSpec) ToSpec() (spec.Job, error) {
 
 		ClipNorm:       m.GetClipNorm(),
 		LabelSmoothing: m.GetLabelSmoothing(),
+
+		Workers:    c.int("workers", m.GetWorkers()),
+		PSShards:   c.int("ps_shards", m.GetPsShards()),
+		Sync:       syncFromProto(c, m.GetSync()),
+		Staleness:  c.int("staleness", m.GetStaleness()),
+		Augment:    strings.Join(m.GetAugment(), ","),
+		Augmenters: c.int("augmenters", m.GetAugmenters()),
+		Select:     enum(c, "select", m.GetSelect(), spec.ParseSelection),
+		Prefetch:   c.int("prefetch", m.GetPrefetch()),
 
 		Seed:    m.GetSeed(),
 		Threads: c.int("threads", m.GetThreads()),

@@ -261,14 +261,14 @@ type JobSpec struct {
 	Out            string                 `protobuf:"bytes,24,opt,name=out,proto3" json:"out,omitempty"`
 	Json           bool                   `protobuf:"varint,25,opt,name=json,proto3" json:"json,omitempty"`
 	// Pipeline fields: not in spec.Job yet, so they do not survive ToSpec.
-	Workers       uint32   `protobuf:"varint,50,opt,name=workers,proto3" json:"workers,omitempty"`                   // model replicas
-	PsShards      uint32   `protobuf:"varint,51,opt,name=ps_shards,json=psShards,proto3" json:"ps_shards,omitempty"` // parameter-server shards
+	Workers       int64    `protobuf:"varint,50,opt,name=workers,proto3" json:"workers,omitempty"`                   // model replicas
+	PsShards      int64    `protobuf:"varint,51,opt,name=ps_shards,json=psShards,proto3" json:"ps_shards,omitempty"` // parameter-server shards
 	Sync          SyncMode `protobuf:"varint,52,opt,name=sync,proto3,enum=troupe.v1.SyncMode" json:"sync,omitempty"`
-	Staleness     uint32   `protobuf:"varint,53,opt,name=staleness,proto3" json:"staleness,omitempty"`   // SSP only: the bound s
+	Staleness     int64    `protobuf:"varint,53,opt,name=staleness,proto3" json:"staleness,omitempty"`   // SSP only: the bound s
 	Augment       []string `protobuf:"bytes,54,rep,name=augment,proto3" json:"augment,omitempty"`        // augmentation transforms, in order
-	Augmenters    uint32   `protobuf:"varint,55,opt,name=augmenters,proto3" json:"augmenters,omitempty"` // augmenter actors in the pool
+	Augmenters    int64    `protobuf:"varint,55,opt,name=augmenters,proto3" json:"augmenters,omitempty"` // augmenter actors in the pool
 	Select        string   `protobuf:"bytes,56,opt,name=select,proto3" json:"select,omitempty"`          // selection strategy; empty = train on every sample
-	Prefetch      uint32   `protobuf:"varint,57,opt,name=prefetch,proto3" json:"prefetch,omitempty"`     // credits each stage grants upstream
+	Prefetch      int64    `protobuf:"varint,57,opt,name=prefetch,proto3" json:"prefetch,omitempty"`     // credits each stage grants upstream
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -478,14 +478,14 @@ func (x *JobSpec) GetJson() bool {
 	return false
 }
 
-func (x *JobSpec) GetWorkers() uint32 {
+func (x *JobSpec) GetWorkers() int64 {
 	if x != nil {
 		return x.Workers
 	}
 	return 0
 }
 
-func (x *JobSpec) GetPsShards() uint32 {
+func (x *JobSpec) GetPsShards() int64 {
 	if x != nil {
 		return x.PsShards
 	}
@@ -499,7 +499,7 @@ func (x *JobSpec) GetSync() SyncMode {
 	return SyncMode_SYNC_MODE_UNSPECIFIED
 }
 
-func (x *JobSpec) GetStaleness() uint32 {
+func (x *JobSpec) GetStaleness() int64 {
 	if x != nil {
 		return x.Staleness
 	}
@@ -513,7 +513,7 @@ func (x *JobSpec) GetAugment() []string {
 	return nil
 }
 
-func (x *JobSpec) GetAugmenters() uint32 {
+func (x *JobSpec) GetAugmenters() int64 {
 	if x != nil {
 		return x.Augmenters
 	}
@@ -527,7 +527,7 @@ func (x *JobSpec) GetSelect() string {
 	return ""
 }
 
-func (x *JobSpec) GetPrefetch() uint32 {
+func (x *JobSpec) GetPrefetch() int64 {
 	if x != nil {
 		return x.Prefetch
 	}
@@ -581,16 +581,16 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"\x04data\x18\x17 \x01(\tR\x04data\x12\x10\n" +
 	"\x03out\x18\x18 \x01(\tR\x03out\x12\x12\n" +
 	"\x04json\x18\x19 \x01(\bR\x04json\x12\x18\n" +
-	"\aworkers\x182 \x01(\rR\aworkers\x12\x1b\n" +
-	"\tps_shards\x183 \x01(\rR\bpsShards\x12'\n" +
+	"\aworkers\x182 \x01(\x03R\aworkers\x12\x1b\n" +
+	"\tps_shards\x183 \x01(\x03R\bpsShards\x12'\n" +
 	"\x04sync\x184 \x01(\x0e2\x13.troupe.v1.SyncModeR\x04sync\x12\x1c\n" +
-	"\tstaleness\x185 \x01(\rR\tstaleness\x12\x18\n" +
+	"\tstaleness\x185 \x01(\x03R\tstaleness\x12\x18\n" +
 	"\aaugment\x186 \x03(\tR\aaugment\x12\x1e\n" +
 	"\n" +
-	"augmenters\x187 \x01(\rR\n" +
+	"augmenters\x187 \x01(\x03R\n" +
 	"augmenters\x12\x16\n" +
 	"\x06select\x188 \x01(\tR\x06select\x12\x1a\n" +
-	"\bprefetch\x189 \x01(\rR\bprefetch*B\n" +
+	"\bprefetch\x189 \x01(\x03R\bprefetch*B\n" +
 	"\bSyncMode\x12\x19\n" +
 	"\x15SYNC_MODE_UNSPECIFIED\x10\x00\x12\a\n" +
 	"\x03BSP\x10\x01\x12\t\n" +

@@ -99,6 +99,14 @@ func fillSpec(t *testing.T, v reflect.Value, path string, next *int) {
 		all := spec.LayerTypes()
 		v.Set(reflect.ValueOf(all[n%len(all)]))
 		return
+	case spec.Sync:
+		all := spec.Syncs()
+		v.Set(reflect.ValueOf(all[n%len(all)]))
+		return
+	case spec.Selection:
+		all := spec.Selections()
+		v.Set(reflect.ValueOf(all[n%len(all)]))
+		return
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -163,21 +171,21 @@ func TestToSpecErrorsNameEveryBadField(t *testing.T) {
 	}
 }
 
-// TestPipelineFieldsAreProtoOnly documents that spec.Job cannot carry the
-// pipeline fields yet: they survive the wire but not ToSpec.
-func TestPipelineFieldsAreProtoOnly(t *testing.T) {
-	m := JobFromSpec(spec.Default())
-	if m.GetWorkers() != 0 || m.GetSync() != SyncMode_SYNC_MODE_UNSPECIFIED || len(m.GetAugment()) != 0 {
-		t.Fatalf("JobFromSpec set pipeline fields: %v", m)
+// TestPipelineFields checks the actor-pipeline fields on the wire.
+func TestPipelineFields(t *testing.T) {
+	j := spec.Default()
+	j.Workers, j.PSShards, j.Sync, j.Staleness = 4, 2, spec.SSP, 3
+	j.Augment, j.Augmenters, j.Select, j.Prefetch = "affine(degrees=15,p=0.5),elastic", 3, spec.SelectiveBackprop, 8
+	m := JobFromSpec(j)
+	if m.GetWorkers() != 4 || m.GetSync() != SyncMode_SSP || len(m.GetAugment()) != 1 {
+		t.Fatalf("JobFromSpec: %v", m)
 	}
-	m.Workers, m.PsShards, m.Sync, m.Staleness = 4, 2, SyncMode_SSP, 3
-	m.Augment, m.Augmenters, m.Select, m.Prefetch = []string{"crop", "flip"}, 3, "loss", 8
-	j, err := m.ToSpec()
-	if err != nil {
-		t.Fatal(err)
+	if got := viaWire(t, j); !reflect.DeepEqual(got, j) {
+		t.Fatalf("round trip changed the job:\n got  %+v\n want %+v", got, j)
 	}
-	if want := spec.Default(); !reflect.DeepEqual(j, want) {
-		t.Fatalf("pipeline fields changed the spec.Job:\n got  %+v\n want %+v", j, want)
+	m.Sync = SyncMode_SYNC_MODE_UNSPECIFIED
+	if _, err := m.ToSpec(); err == nil || !strings.Contains(err.Error(), "sync") {
+		t.Fatalf("unspecified sync: error %v, want one naming sync", err)
 	}
 }
 

@@ -44,6 +44,43 @@ func (s Schedule) Valid() bool { return oneOf(s, Schedules()) }
 // ParseSchedule returns the Schedule spelled s.
 func ParseSchedule(s string) (Schedule, error) { return parseEnum(Schedule(s), Schedules()) }
 
+// Sync names the parameter servers' consistency model.
+type Sync string
+
+// Supported consistency models.
+const (
+	BSP   Sync = "bsp"   // synchronous: the average of all workers' gradients per step
+	Async Sync = "async" // every push applied at once
+	SSP   Sync = "ssp"   // bounded staleness: no worker more than staleness steps ahead
+)
+
+// Syncs lists every valid Sync.
+func Syncs() []Sync { return []Sync{BSP, Async, SSP} }
+
+// Valid reports whether s is one of Syncs.
+func (s Sync) Valid() bool { return oneOf(s, Syncs()) }
+
+// ParseSync returns the Sync spelled s.
+func ParseSync(s string) (Sync, error) { return parseEnum(Sync(s), Syncs()) }
+
+// Selection names the online data-selection strategy.
+type Selection string
+
+// Supported selection strategies.
+const (
+	Uniform           Selection = "uniform"
+	SelectiveBackprop Selection = "selective-backprop"
+)
+
+// Selections lists every valid Selection.
+func Selections() []Selection { return []Selection{Uniform, SelectiveBackprop} }
+
+// Valid reports whether s is one of Selections.
+func (s Selection) Valid() bool { return oneOf(s, Selections()) }
+
+// ParseSelection returns the Selection spelled s.
+func ParseSelection(s string) (Selection, error) { return parseEnum(Selection(s), Selections()) }
+
 // LayerType names the kind of one Layer in a declarative model.
 type LayerType string
 

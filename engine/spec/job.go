@@ -61,6 +61,16 @@ type Job struct {
 	ClipNorm       float64 `json:"clip_norm" yaml:"clip_norm"` // 0 = off
 	LabelSmoothing float64 `json:"label_smoothing" yaml:"label_smoothing"`
 
+	// Actor pipeline. Workers 0 trains in the plain single-process loop.
+	Workers    int       `json:"workers" yaml:"workers"`       // data-parallel model replicas
+	PSShards   int       `json:"ps_shards" yaml:"ps_shards"`   // parameter-server shards
+	Sync       Sync      `json:"sync" yaml:"sync"`             // bsp, async, ssp
+	Staleness  int       `json:"staleness" yaml:"staleness"`   // ssp: steps a worker may run ahead
+	Augment    string    `json:"augment" yaml:"augment"`       // transform list, e.g. "affine,elastic"
+	Augmenters int       `json:"augmenters" yaml:"augmenters"` // augmenter actors
+	Select     Selection `json:"select" yaml:"select"`         // uniform, selective-backprop
+	Prefetch   int       `json:"prefetch" yaml:"prefetch"`     // batches in flight per worker
+
 	Seed    uint64 `json:"seed" yaml:"seed"`
 	Threads int    `json:"threads" yaml:"threads"` // 0 = all cores
 	Data    string `json:"data" yaml:"data"`
@@ -94,6 +104,15 @@ func Default() Job {
 
 		ClipNorm:       0,
 		LabelSmoothing: 0,
+
+		Workers:    0,
+		PSShards:   1,
+		Sync:       BSP,
+		Staleness:  0,
+		Augment:    "",
+		Augmenters: 2,
+		Select:     Uniform,
+		Prefetch:   2,
 
 		Seed:    1,
 		Threads: 0,

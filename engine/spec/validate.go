@@ -2,6 +2,8 @@ package spec
 
 import (
 	"fmt"
+
+	"github.com/troupe-ml/troupe/engine/augment"
 	"math"
 	"strconv"
 	"strings"
@@ -46,6 +48,19 @@ func (j *Job) Validate() error {
 	if c.float("min_lr", j.MinLR, atLeast(0)) && j.LR > 0 && j.MinLR > j.LR {
 		c.add("min_lr", "must be ≤ lr (%s), got %s", fmtFloat(j.LR), fmtFloat(j.MinLR))
 	}
+
+	c.intMin("workers", j.Workers, 0)
+	c.intMin("ps_shards", j.PSShards, 1)
+	enumCheck(&c, "sync", j.Sync, Syncs())
+	c.intMin("staleness", j.Staleness, 0)
+	if j.Augment != "" {
+		if _, err := augment.Parse(j.Augment); err != nil {
+			c.add("augment", "%v", err)
+		}
+	}
+	c.intMin("augmenters", j.Augmenters, 1)
+	enumCheck(&c, "select", j.Select, Selections())
+	c.intMin("prefetch", j.Prefetch, 1)
 
 	c.float("clip_norm", j.ClipNorm, atLeast(0))
 	c.float("label_smoothing", j.LabelSmoothing, unitOpen())
