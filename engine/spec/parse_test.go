@@ -194,6 +194,8 @@ func fullJob() Job {
 		Beta1: 0.85, Beta2: 0.98, Eps: 1e-6,
 		Schedule: Step, WarmupEpochs: 0.5, StepEpochs: 3, Gamma: 0.5, MinLR: 1e-5,
 		ClipNorm: 1.5, LabelSmoothing: 0.1,
+		Workers: 4, PSShards: 2, Sync: SSP, Staleness: 2, Augment: "affine(degrees=15),elastic",
+		Augmenters: 3, Select: SelectiveBackprop, Prefetch: 4,
 		Seed: 1<<64 - 1, Threads: 3, Data: "data/cifar", Out: "runs/x", JSON: true,
 	}
 }
