@@ -55,7 +55,7 @@ func (j *Job) Validate() error {
 	c.intMin("staleness", j.Staleness, 0)
 	if j.Augment != "" {
 		if _, err := augment.Parse(j.Augment); err != nil {
-			c.add("augment", "%v", err)
+			c.add("augment", "%s", strings.TrimPrefix(err.Error(), "augment: "))
 		}
 	}
 	c.intMin("augmenters", j.Augmenters, 1)
