@@ -24,9 +24,12 @@ const (
 // Credit grants the receiver permission to send n more batches to stage.
 // Flow control is pull-based: no stage sends without credit.
 type Credit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Stage         string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
-	N             uint32                 `protobuf:"varint,2,opt,name=n,proto3" json:"n,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Stage string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	N     uint32                 `protobuf:"varint,2,opt,name=n,proto3" json:"n,omitempty"`
+	// Batches stage has finished since the link opened, so the sender knows
+	// how many are still in flight without trusting credit arithmetic alone.
+	Acked         uint64 `protobuf:"varint,3,opt,name=acked,proto3" json:"acked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -75,9 +78,18 @@ func (x *Credit) GetN() uint32 {
 	return 0
 }
 
+func (x *Credit) GetAcked() uint64 {
+	if x != nil {
+		return x.Acked
+	}
+	return 0
+}
+
 // Start tells a stage to begin producing or consuming.
 type Start struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Epoch to begin, numbered from 1; 0 for a stage without epochs.
+	Epoch         uint64 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -110,6 +122,13 @@ func (x *Start) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Start.ProtoReflect.Descriptor instead.
 func (*Start) Descriptor() ([]byte, []int) {
 	return file_troupe_v1_control_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Start) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
 }
 
 // Stop tells a stage to finish; reason is for logs.
@@ -162,7 +181,9 @@ type EpochEnd struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Epoch uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	// Samples the epoch produced, so a receiver can check it saw them all.
-	Samples       uint64 `protobuf:"varint,2,opt,name=samples,proto3" json:"samples,omitempty"`
+	Samples uint64 `protobuf:"varint,2,opt,name=samples,proto3" json:"samples,omitempty"`
+	// Batches the epoch put on this flow-control link.
+	Batches       uint64 `protobuf:"varint,3,opt,name=batches,proto3" json:"batches,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,6 +228,13 @@ func (x *EpochEnd) GetEpoch() uint64 {
 func (x *EpochEnd) GetSamples() uint64 {
 	if x != nil {
 		return x.Samples
+	}
+	return 0
+}
+
+func (x *EpochEnd) GetBatches() uint64 {
+	if x != nil {
+		return x.Batches
 	}
 	return 0
 }
@@ -409,11 +437,17 @@ type Metrics struct {
 	SamplesPerSec float64                `protobuf:"fixed64,2,opt,name=samples_per_sec,json=samplesPerSec,proto3" json:"samples_per_sec,omitempty"`
 	QueueDepth    uint32                 `protobuf:"varint,3,opt,name=queue_depth,json=queueDepth,proto3" json:"queue_depth,omitempty"`
 	// Fraction of wall time spent waiting for input, in [0, 1].
-	WaitFraction  float64 `protobuf:"fixed64,4,opt,name=wait_fraction,json=waitFraction,proto3" json:"wait_fraction,omitempty"`
-	Forwarded     uint64  `protobuf:"varint,5,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
-	Dropped       uint64  `protobuf:"varint,6,opt,name=dropped,proto3" json:"dropped,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	WaitFraction float64 `protobuf:"fixed64,4,opt,name=wait_fraction,json=waitFraction,proto3" json:"wait_fraction,omitempty"`
+	Forwarded    uint64  `protobuf:"varint,5,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	Dropped      uint64  `protobuf:"varint,6,opt,name=dropped,proto3" json:"dropped,omitempty"`
+	// Samples handled over the report's window, and that window in seconds.
+	Samples uint64  `protobuf:"varint,7,opt,name=samples,proto3" json:"samples,omitempty"`
+	Seconds float64 `protobuf:"fixed64,8,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	// Fraction of wall time spent holding input but waiting on a peer that
+	// is not upstream (a model replica waiting for parameters), in [0, 1].
+	BlockedFraction float64 `protobuf:"fixed64,9,opt,name=blocked_fraction,json=blockedFraction,proto3" json:"blocked_fraction,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Metrics) Reset() {
@@ -488,6 +522,190 @@ func (x *Metrics) GetDropped() uint64 {
 	return 0
 }
 
+func (x *Metrics) GetSamples() uint64 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *Metrics) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *Metrics) GetBlockedFraction() float64 {
+	if x != nil {
+		return x.BlockedFraction
+	}
+	return 0
+}
+
+// BatchDone reports to the coordinator that a model replica trained on one
+// batch: its gradients are pushed to every parameter-server shard.
+type BatchDone struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Worker uint32                 `protobuf:"varint,1,opt,name=worker,proto3" json:"worker,omitempty"`
+	Epoch  uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// Batch.seq: the batch's position in its epoch.
+	Seq     uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	Samples uint32 `protobuf:"varint,4,opt,name=samples,proto3" json:"samples,omitempty"`
+	// Mean loss of the batch before the update.
+	Loss float64 `protobuf:"fixed64,5,opt,name=loss,proto3" json:"loss,omitempty"`
+	// Parameter version (of shard 0) the gradients were computed on.
+	ParamVersion  uint64 `protobuf:"varint,6,opt,name=param_version,json=paramVersion,proto3" json:"param_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchDone) Reset() {
+	*x = BatchDone{}
+	mi := &file_troupe_v1_control_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchDone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchDone) ProtoMessage() {}
+
+func (x *BatchDone) ProtoReflect() protoreflect.Message {
+	mi := &file_troupe_v1_control_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchDone.ProtoReflect.Descriptor instead.
+func (*BatchDone) Descriptor() ([]byte, []int) {
+	return file_troupe_v1_control_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *BatchDone) GetWorker() uint32 {
+	if x != nil {
+		return x.Worker
+	}
+	return 0
+}
+
+func (x *BatchDone) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *BatchDone) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *BatchDone) GetSamples() uint32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *BatchDone) GetLoss() float64 {
+	if x != nil {
+		return x.Loss
+	}
+	return 0
+}
+
+func (x *BatchDone) GetParamVersion() uint64 {
+	if x != nil {
+		return x.ParamVersion
+	}
+	return 0
+}
+
+// Presence moves a model replica in or out of the parameter servers' step
+// clocks. A replica with no batches left in an epoch leaves, so that
+// synchronous steps stop waiting for it; the coordinator joins every
+// replica again before the next epoch. A shard answers a join with a
+// Presence whose step is the one the replica resumes at, and the
+// coordinator passes that on to the replica as its start signal.
+type Presence struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Worker        uint32                 `protobuf:"varint,1,opt,name=worker,proto3" json:"worker,omitempty"`
+	Active        bool                   `protobuf:"varint,2,opt,name=active,proto3" json:"active,omitempty"`
+	Epoch         uint64                 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Step          uint64                 `protobuf:"varint,4,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Presence) Reset() {
+	*x = Presence{}
+	mi := &file_troupe_v1_control_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Presence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Presence) ProtoMessage() {}
+
+func (x *Presence) ProtoReflect() protoreflect.Message {
+	mi := &file_troupe_v1_control_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Presence.ProtoReflect.Descriptor instead.
+func (*Presence) Descriptor() ([]byte, []int) {
+	return file_troupe_v1_control_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Presence) GetWorker() uint32 {
+	if x != nil {
+		return x.Worker
+	}
+	return 0
+}
+
+func (x *Presence) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *Presence) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Presence) GetStep() uint64 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
 // Hello is the first message a node sends when it joins; nodes whose
 // proto_version differs must not exchange anything else, since an unknown
 // message type can crash the receiver.
@@ -502,7 +720,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_troupe_v1_control_proto_msgTypes[8]
+	mi := &file_troupe_v1_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +732,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_troupe_v1_control_proto_msgTypes[8]
+	mi := &file_troupe_v1_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +745,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_troupe_v1_control_proto_rawDescGZIP(), []int{8}
+	return file_troupe_v1_control_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Hello) GetBuildVersion() string {
@@ -555,16 +773,19 @@ var File_troupe_v1_control_proto protoreflect.FileDescriptor
 
 const file_troupe_v1_control_proto_rawDesc = "" +
 	"\n" +
-	"\x17troupe/v1/control.proto\x12\ttroupe.v1\",\n" +
+	"\x17troupe/v1/control.proto\x12\ttroupe.v1\"B\n" +
 	"\x06Credit\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\f\n" +
-	"\x01n\x18\x02 \x01(\rR\x01n\"\a\n" +
-	"\x05Start\"\x1e\n" +
+	"\x01n\x18\x02 \x01(\rR\x01n\x12\x14\n" +
+	"\x05acked\x18\x03 \x01(\x04R\x05acked\"\x1d\n" +
+	"\x05Start\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"\x1e\n" +
 	"\x04Stop\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\":\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"T\n" +
 	"\bEpochEnd\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
-	"\asamples\x18\x02 \x01(\x04R\asamples\" \n" +
+	"\asamples\x18\x02 \x01(\x04R\asamples\x12\x18\n" +
+	"\abatches\x18\x03 \x01(\x04R\abatches\" \n" +
 	"\bEvaluate\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"\x94\x01\n" +
 	"\n" +
@@ -579,7 +800,7 @@ const file_troupe_v1_control_proto_rawDesc = "" +
 	"Checkpoint\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
-	"\x04step\x18\x03 \x01(\x04R\x04step\"\xc5\x01\n" +
+	"\x04step\x18\x03 \x01(\x04R\x04step\"\xa4\x02\n" +
 	"\aMetrics\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12&\n" +
 	"\x0fsamples_per_sec\x18\x02 \x01(\x01R\rsamplesPerSec\x12\x1f\n" +
@@ -587,7 +808,22 @@ const file_troupe_v1_control_proto_rawDesc = "" +
 	"queueDepth\x12#\n" +
 	"\rwait_fraction\x18\x04 \x01(\x01R\fwaitFraction\x12\x1c\n" +
 	"\tforwarded\x18\x05 \x01(\x04R\tforwarded\x12\x18\n" +
-	"\adropped\x18\x06 \x01(\x04R\adropped\"e\n" +
+	"\adropped\x18\x06 \x01(\x04R\adropped\x12\x18\n" +
+	"\asamples\x18\a \x01(\x04R\asamples\x12\x18\n" +
+	"\aseconds\x18\b \x01(\x01R\aseconds\x12)\n" +
+	"\x10blocked_fraction\x18\t \x01(\x01R\x0fblockedFraction\"\x9e\x01\n" +
+	"\tBatchDone\x12\x16\n" +
+	"\x06worker\x18\x01 \x01(\rR\x06worker\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x18\n" +
+	"\asamples\x18\x04 \x01(\rR\asamples\x12\x12\n" +
+	"\x04loss\x18\x05 \x01(\x01R\x04loss\x12#\n" +
+	"\rparam_version\x18\x06 \x01(\x04R\fparamVersion\"d\n" +
+	"\bPresence\x12\x16\n" +
+	"\x06worker\x18\x01 \x01(\rR\x06worker\x12\x16\n" +
+	"\x06active\x18\x02 \x01(\bR\x06active\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04step\x18\x04 \x01(\x04R\x04step\"e\n" +
 	"\x05Hello\x12#\n" +
 	"\rbuild_version\x18\x01 \x01(\tR\fbuildVersion\x12#\n" +
 	"\rproto_version\x18\x02 \x01(\tR\fprotoVersion\x12\x12\n" +
@@ -605,7 +841,7 @@ func file_troupe_v1_control_proto_rawDescGZIP() []byte {
 	return file_troupe_v1_control_proto_rawDescData
 }
 
-var file_troupe_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_troupe_v1_control_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_troupe_v1_control_proto_goTypes = []any{
 	(*Credit)(nil),     // 0: troupe.v1.Credit
 	(*Start)(nil),      // 1: troupe.v1.Start
@@ -615,7 +851,9 @@ var file_troupe_v1_control_proto_goTypes = []any{
 	(*EvalResult)(nil), // 5: troupe.v1.EvalResult
 	(*Checkpoint)(nil), // 6: troupe.v1.Checkpoint
 	(*Metrics)(nil),    // 7: troupe.v1.Metrics
-	(*Hello)(nil),      // 8: troupe.v1.Hello
+	(*BatchDone)(nil),  // 8: troupe.v1.BatchDone
+	(*Presence)(nil),   // 9: troupe.v1.Presence
+	(*Hello)(nil),      // 10: troupe.v1.Hello
 }
 var file_troupe_v1_control_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -636,7 +874,7 @@ func file_troupe_v1_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_troupe_v1_control_proto_rawDesc), len(file_troupe_v1_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

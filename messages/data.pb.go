@@ -42,7 +42,11 @@ type Batch struct {
 	Worker uint32 `protobuf:"varint,7,opt,name=worker,proto3" json:"worker,omitempty"`
 	// Per-sample loss weights for importance sampling; empty means all 1, so
 	// unselected batches pay nothing for the field.
-	Weights       []float32 `protobuf:"fixed32,8,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	Weights []float32 `protobuf:"fixed32,8,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	// Sequence number on the flow-control link from the loader to the
+	// replica: one per batch, never restarting, so the replica can restore
+	// the link's order after a pool of augmenters has shuffled it.
+	LinkSeq       uint64 `protobuf:"varint,9,opt,name=link_seq,json=linkSeq,proto3" json:"link_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -131,6 +135,13 @@ func (x *Batch) GetWeights() []float32 {
 		return x.Weights
 	}
 	return nil
+}
+
+func (x *Batch) GetLinkSeq() uint64 {
+	if x != nil {
+		return x.LinkSeq
+	}
+	return 0
 }
 
 // Scores are per-sample statistics from a forward pass, the input a
@@ -253,7 +264,7 @@ var File_troupe_v1_data_proto protoreflect.FileDescriptor
 
 const file_troupe_v1_data_proto_rawDesc = "" +
 	"\n" +
-	"\x14troupe/v1/data.proto\x12\ttroupe.v1\x1a\x16troupe/v1/tensor.proto\"\xd7\x01\n" +
+	"\x14troupe/v1/data.proto\x12\ttroupe.v1\x1a\x16troupe/v1/tensor.proto\"\xf2\x01\n" +
 	"\x05Batch\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1d\n" +
@@ -263,7 +274,8 @@ const file_troupe_v1_data_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\x05R\x06labels\x12\x12\n" +
 	"\x04task\x18\x06 \x01(\tR\x04task\x12\x16\n" +
 	"\x06worker\x18\a \x01(\rR\x06worker\x12\x18\n" +
-	"\aweights\x18\b \x03(\x02R\aweights\"\xf0\x01\n" +
+	"\aweights\x18\b \x03(\x02R\aweights\x12\x19\n" +
+	"\blink_seq\x18\t \x01(\x04R\alinkSeq\"\xf0\x01\n" +
 	"\x06Scores\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1d\n" +

@@ -321,7 +321,7 @@ func (c *Clock) push(p Push) ([]ClockAction, error) {
 			p.Worker, p.Step, c.staleness, c.min(), ErrProtocol)
 	}
 	w.Clock++
-	g := GradRef{Worker: p.Worker, Step: p.Step, Version: p.Version}
+	g := GradRef(p)
 	if c.mode != BSP {
 		c.version++
 		return []ClockAction{Apply{Grads: []GradRef{g}, Scale: 1, Version: c.version}}, nil

@@ -65,7 +65,7 @@ func (r *refClock) step(ev ClockEvent) ([]ClockAction, error) {
 			return nil, ErrProtocol
 		}
 		r.clock[e.Worker]++
-		g := GradRef{e.Worker, e.Step, e.Version}
+		g := GradRef(e)
 		if r.mode == BSP {
 			r.pending[e.Step] = append(r.pending[e.Step], g)
 		} else {

@@ -84,11 +84,11 @@ func (sim *coordSim) step(ev CoordinatorEvent) {
 			sim.endEpoch()
 			sim.log = append(sim.log, a.String())
 			sim.phase = Evaluating
-			sim.todo = append(sim.todo, Evaluated{a.Epoch})
+			sim.todo = append(sim.todo, Evaluated(a))
 		case Checkpoint:
 			sim.log = append(sim.log, a.String())
 			sim.phase = Checkpointing
-			sim.todo = append(sim.todo, Checkpointed{a.Epoch})
+			sim.todo = append(sim.todo, Checkpointed(a))
 		case Finish:
 			sim.log = append(sim.log, a.String())
 			sim.phase = Finished

@@ -61,7 +61,6 @@ type creditSim struct {
 	source    int // left in the current epoch's source
 	epoch     int // last epoch started
 	epochs    int
-	minGrant  int
 	nextID    int
 	produced  map[int]int // epoch → Produced stepped
 	turns     int

@@ -31,7 +31,7 @@ func Example_creditLink() {
 			switch a := a.(type) {
 			case core.Produce:
 				// The loader would read a batch here, then report it made.
-				toSender = append(toSender, core.Produced{Consumer: a.Consumer})
+				toSender = append(toSender, core.Produced(a))
 			case core.Send:
 				toReceiver = append(toReceiver, core.Arrived{Epoch: a.Epoch, Seq: a.Seq}, core.Done{Seq: a.Seq})
 			case core.EndOfEpoch:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/troupe-ml/troupe/engine/checkpoint"
 	"github.com/troupe-ml/troupe/engine/nn"
+	"github.com/troupe-ml/troupe/engine/optim"
 	"github.com/troupe-ml/troupe/engine/spec"
 )
 
@@ -40,7 +41,18 @@ type State struct {
 // SaveCheckpoint writes the trainer's model and optimizer state atomically to
 // path in safetensors form.
 func SaveCheckpoint(path string, t *Trainer, st State) error {
-	m := t.Model()
+	return saveCheckpoint(path, t.Model(), t.Optimizer().State(), st)
+}
+
+// SaveModel writes the model's weights and the training state atomically to
+// path, without optimizer state: for callers whose optimizer state lives
+// elsewhere, such as parameter-server shards. LoadCheckpoint reads it; a run
+// resumed from it starts its optimizer afresh.
+func SaveModel(path string, m *nn.Model, st State) error {
+	return saveCheckpoint(path, m, nil, st)
+}
+
+func saveCheckpoint(path string, m *nn.Model, opt []optim.StateTensor, st State) error {
 	specJSON, err := json.Marshal(m.Spec())
 	if err != nil {
 		return fmt.Errorf("train: checkpoint %s: %w", path, err)
@@ -62,7 +74,7 @@ func SaveCheckpoint(path string, t *Trainer, st State) error {
 	for _, p := range m.Params() {
 		ts = append(ts, checkpoint.Tensor{Name: p.Name, Shape: slices.Clone(p.T.Shape()), Data: p.T.Data})
 	}
-	for _, s := range t.Optimizer().State() {
+	for _, s := range opt {
 		ts = append(ts, checkpoint.Tensor{Name: optimPrefix + s.Name, Shape: []int{len(s.Data)}, Data: s.Data})
 	}
 	return checkpoint.Write(path, ts, meta)

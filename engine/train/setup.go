@@ -28,6 +28,9 @@ func ModelSpec(job spec.Job) (spec.Model, error) {
 const (
 	streamInit    = 1
 	streamDropout = 2
+	// streamReplica + r drives the dropout of data-parallel replica r > 0;
+	// far above the other streams so that adding one never collides.
+	streamReplica = 1 << 32
 )
 
 // NewModel builds and initialises the job's model from its seed.
@@ -41,7 +44,14 @@ func NewModel(job spec.Job) (*nn.Model, error) {
 
 // NewOptimizer makes the job's optimizer over the model's parameters.
 func NewOptimizer(job spec.Job, m *nn.Model) (optim.Optimizer, error) {
-	ps := OptimParams(m)
+	return NewOptimizerFor(job, OptimParams(m))
+}
+
+// NewOptimizerFor makes the job's optimizer over any parameters, such as the
+// slices of the model a parameter-server shard owns. The optimizers are
+// elementwise, so an optimizer over slices updates each element exactly as
+// one over whole tensors would.
+func NewOptimizerFor(job spec.Job, ps []optim.Param) (optim.Optimizer, error) {
 	switch job.Optimizer {
 	case spec.SGD:
 		return optim.NewSGD(ps, optim.SGDConfig{Momentum: float32(job.Momentum), Nesterov: job.Nesterov, WeightDecay: float32(job.WeightDecay)})
@@ -95,4 +105,29 @@ func Setup(job spec.Job, stepsPerEpoch int, be tensor.Backend) (*Trainer, error)
 	}
 	opts := Options{ClipNorm: float32(job.ClipNorm), LabelSmoothing: float32(job.LabelSmoothing), Backend: be}
 	return NewTrainer(m, opt, sched, opts, rand.New(rand.NewPCG(job.Seed, streamDropout))), nil
+}
+
+// NewReplica builds the job's model, initialised from the seed as Setup
+// does, inside a trainer without optimizer: a data-parallel replica whose
+// updates happen elsewhere (see Trainer.Gradients). Replica 0 draws dropout
+// masks from the stream Setup's trainer uses, so a lone replica computes
+// exactly the gradients of the plain loop; other replicas get streams of
+// their own. Clipping is the caller's: Gradients never clips.
+func NewReplica(job spec.Job, replica int, be tensor.Backend) (*Trainer, error) {
+	if err := job.Validate(); err != nil {
+		return nil, err
+	}
+	if replica < 0 {
+		return nil, fmt.Errorf("train: replica %d, want ≥ 0", replica)
+	}
+	m, err := NewModel(job)
+	if err != nil {
+		return nil, err
+	}
+	stream := uint64(streamDropout)
+	if replica > 0 {
+		stream = streamReplica + uint64(replica)
+	}
+	opts := Options{ClipNorm: float32(job.ClipNorm), LabelSmoothing: float32(job.LabelSmoothing), Backend: be}
+	return NewTrainer(m, nil, nil, opts, rand.New(rand.NewPCG(job.Seed, stream))), nil
 }

@@ -1,0 +1,92 @@
+package actors
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/spec"
+	"github.com/troupe-ml/troupe/engine/train"
+)
+
+// synth returns a small learnable MNIST-shaped data set: the label is
+// written as a bright band of rows over noise.
+func synth(n int, seed uint64) *data.Dataset {
+	r := rand.New(rand.NewPCG(seed, 3))
+	ds := &data.Dataset{Name: "synth", N: n, C: 1, H: 28, W: 28, Classes: 10, Mean: 0.1307, Std: 0.3081}
+	for range n {
+		c := r.IntN(10)
+		ds.Labels = append(ds.Labels, int32(c))
+		for p := range 784 {
+			v := r.IntN(60)
+			if row := p / 28; row >= 2*c+4 && row < 2*c+7 {
+				v += 180
+			}
+			ds.Pixels = append(ds.Pixels, uint8(v))
+		}
+	}
+	return ds
+}
+
+// smallJob is the default job on the mlp preset, shortened.
+func smallJob(epochs int) spec.Job {
+	j := spec.Default()
+	j.Model = "mlp"
+	j.Epochs = epochs
+	j.Batch = 32
+	j.EvalBatch = 100
+	j.Out = ""
+	return j
+}
+
+// tinyJob trains a small custom model, for tests whose point is the
+// pipeline rather than the numbers.
+func tinyJob(epochs int) spec.Job {
+	j := smallJob(epochs)
+	j.Model = ""
+	j.ModelSpec = &spec.Model{Input: []int{1, 28, 28}, Layers: []spec.Layer{
+		{Type: spec.Flatten}, {Type: spec.Linear, Out: 32}, {Type: spec.ReLU}, {Type: spec.Linear, Out: 10},
+	}}
+	return j
+}
+
+// checkpointParams loads the parameters of the checkpoint at path.
+func checkpointParams(t *testing.T, path string) map[string][]float32 {
+	t.Helper()
+	l, err := train.LoadCheckpoint(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]float32{}
+	for _, p := range l.Model.Params() {
+		out[p.Name] = p.T.Data
+	}
+	return out
+}
+
+// sameBits reports the first element whose bits differ.
+func sameBits(t *testing.T, want, got map[string][]float32) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Fatalf("%d tensors, want %d", len(got), len(want))
+	}
+	for name, w := range want {
+		g := got[name]
+		if len(g) != len(w) {
+			t.Fatalf("tensor %s: %d values, want %d", name, len(g), len(w))
+		}
+		for i := range w {
+			if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
+				t.Fatalf("tensor %s[%d] = %v (%#x), plain loop %v (%#x)", name, i, g[i], math.Float32bits(g[i]), w[i], math.Float32bits(w[i]))
+			}
+		}
+	}
+}
+
+// noLeak checks, after the test, that no goroutine outlived it.
+func noLeak(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+}
