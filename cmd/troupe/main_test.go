@@ -260,3 +260,40 @@ func TestBenchTrainJSON(t *testing.T) {
 		t.Errorf("allocs_per_step %v", ev["allocs_per_step"])
 	}
 }
+
+func TestTrainPipelineJSON(t *testing.T) {
+	dir := synthMNIST(t, 640, 200)
+	out := t.TempDir()
+	code, stdout, stderr := run(t, "train", "--data", dir, "--out", out, "--epochs", "2", "--batch", "32", "--lr", "0.02",
+		"--workers", "2", "--ps-shards", "2", "--sync", "ssp", "--staleness", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	evs := decodeLines(t, stdout)
+	if len(evs) != 3 || evs[2]["event"] != "done" {
+		t.Fatalf("want 2 epoch lines and done, got:\n%s", stdout)
+	}
+	if acc := evs[2]["test_accuracy"].(float64); acc < 0.9 {
+		t.Errorf("pipeline test accuracy %.3f, want ≥ 0.9 on the easy task", acc)
+	}
+	stages, ok := evs[1]["stages"].([]any)
+	if !ok || len(stages) < 5 { // loader, 2 workers, 2 shards
+		t.Fatalf("epoch line lacks per-stage metrics: %v", evs[1])
+	}
+	for _, s := range stages {
+		m := s.(map[string]any)
+		if _, ok := m["wait_fraction"].(float64); !ok || m["stage"] == "" {
+			t.Errorf("stage metrics %v", m)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "model.safetensors")); err != nil {
+		t.Errorf("pipeline wrote no checkpoint: %v", err)
+	}
+	code, stdout, stderr = run(t, "eval", "--checkpoint", filepath.Join(out, "model.safetensors"), "--data", dir, "--json")
+	if code != 0 {
+		t.Fatalf("eval exit %d: %s", code, stderr)
+	}
+	if ev := decodeLines(t, stdout); ev[0]["test_accuracy"] != evs[2]["test_accuracy"] {
+		t.Errorf("eval %v, training reported %v", ev[0]["test_accuracy"], evs[2]["test_accuracy"])
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/term"
 
+	"github.com/troupe-ml/troupe/actors"
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/train"
 )
@@ -28,6 +29,17 @@ type epochEvent struct {
 	Step          int     `json:"step"`
 	TrainSeconds  float64 `json:"train_seconds"`
 	EvalSeconds   float64 `json:"eval_seconds"`
+	// Stages holds the actor pipeline's per-stage metrics (absent for the
+	// plain loop).
+	Stages []stageEvent `json:"stages,omitempty"`
+}
+
+// stageEvent is one pipeline stage's metrics for an epoch.
+type stageEvent struct {
+	Stage         string  `json:"stage"`
+	SamplesPerSec float64 `json:"samples_per_sec"`
+	QueueDepth    int     `json:"queue_depth"`
+	WaitFraction  float64 `json:"wait_fraction"` // share of the epoch spent waiting for upstream
 }
 
 // doneEvent is the --json line at the end of a run.
@@ -49,6 +61,21 @@ type reporter struct {
 	bar     *progressBar // nil unless stderr is a terminal and output is human
 	metrics *os.File
 	epochs  []train.EpochReport
+	stages  []stageEvent // from the pipeline, for the next Epoch call
+}
+
+// EpochMetrics receives the pipeline's per-stage metrics just before Epoch.
+func (r *reporter) EpochMetrics(_ int, m actors.Metrics) {
+	r.stages = r.stages[:0]
+	add := func(s actors.Stage) {
+		r.stages = append(r.stages, stageEvent{Stage: s.Name, SamplesPerSec: s.SamplesPerSec, QueueDepth: s.QueueDepth, WaitFraction: s.WaitFraction})
+	}
+	add(m.Loader)
+	for _, group := range [][]actors.Stage{m.Augmenters, m.Workers, m.Shards} {
+		for _, s := range group {
+			add(s)
+		}
+	}
 }
 
 func newReporter(job spec.Job, stdout, stderr io.Writer, log zerolog.Logger) (*reporter, error) {
@@ -79,7 +106,7 @@ func (r *reporter) Epoch(e train.EpochReport) error {
 	r.epochs = append(r.epochs, e)
 	ev := epochEvent{Event: "epoch", Epoch: e.Epoch, TrainLoss: e.TrainLoss, TestAccuracy: e.TestAccuracy,
 		SamplesPerSec: e.SamplesPerSec, TestLoss: e.TestLoss, LR: e.LR, Step: e.Step,
-		TrainSeconds: e.TrainSeconds, EvalSeconds: e.EvalSeconds}
+		TrainSeconds: e.TrainSeconds, EvalSeconds: e.EvalSeconds, Stages: r.stages}
 	if err := r.emit(ev); err != nil {
 		return err
 	}

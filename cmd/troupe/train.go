@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/troupe-ml/troupe/actors"
 	"github.com/troupe-ml/troupe/engine/data"
 	"github.com/troupe-ml/troupe/engine/nn"
 	"github.com/troupe-ml/troupe/engine/spec"
@@ -55,6 +57,22 @@ func newTrainFlags() *trainFlags {
 	fs.Float64Var(&j.Gamma, "gamma", j.Gamma, "step schedule: decay factor")
 	fs.Float64Var(&j.ClipNorm, "clip-norm", j.ClipNorm, "clip the global gradient norm to this value (0: off)")
 	fs.Float64Var(&j.LabelSmoothing, "label-smoothing", j.LabelSmoothing, "label smoothing ε of the cross-entropy")
+	fs.IntVar(&j.Workers, "workers", j.Workers, "data-parallel model replicas in the actor pipeline (0: the plain single-process loop)")
+	fs.IntVar(&j.PSShards, "ps-shards", j.PSShards, "parameter-server shards (pipeline)")
+	fs.Func("sync", "parameter-server consistency: bsp, async, ssp (default "+string(j.Sync)+")", func(s string) error {
+		v, err := spec.ParseSync(s)
+		j.Sync = v
+		return err
+	})
+	fs.IntVar(&j.Staleness, "staleness", j.Staleness, "ssp: how many steps a worker may run ahead of the slowest")
+	fs.StringVar(&j.Augment, "augment", j.Augment, "augmentation transforms, e.g. affine,elastic or affine(degrees=15,p=0.5) (pipeline)")
+	fs.IntVar(&j.Augmenters, "augmenters", j.Augmenters, "augmenter actors (pipeline)")
+	fs.Func("select", "online data selection: uniform, selective-backprop (default "+string(j.Select)+")", func(s string) error {
+		v, err := spec.ParseSelection(s)
+		j.Select = v
+		return err
+	})
+	fs.IntVar(&j.Prefetch, "prefetch", j.Prefetch, "batches in flight per worker (pipeline)")
 	fs.Uint64Var(&j.Seed, "seed", j.Seed, "random seed for initialisation, data order and dropout")
 	fs.IntVar(&j.Threads, "threads", j.Threads, "CPU threads (0: all cores)")
 	fs.StringVar(&j.Data, "data", j.Data, "directory holding the MNIST IDX files (default: $TROUPE_DATA, then the GoMNIST module copy)")
@@ -106,6 +124,22 @@ func (f *trainFlags) resolve() (spec.Job, error) {
 			job.ClipNorm = f.job.ClipNorm
 		case "label-smoothing":
 			job.LabelSmoothing = f.job.LabelSmoothing
+		case "workers":
+			job.Workers = f.job.Workers
+		case "ps-shards":
+			job.PSShards = f.job.PSShards
+		case "sync":
+			job.Sync = f.job.Sync
+		case "staleness":
+			job.Staleness = f.job.Staleness
+		case "augment":
+			job.Augment = f.job.Augment
+		case "augmenters":
+			job.Augmenters = f.job.Augmenters
+		case "select":
+			job.Select = f.job.Select
+		case "prefetch":
+			job.Prefetch = f.job.Prefetch
 		case "seed":
 			job.Seed = f.job.Seed
 		case "threads":
@@ -173,7 +207,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer rep.close()
 	start := time.Now()
-	res, err := train.Run(ctx, job, trainSet, testSet, nil, rep)
+	var res train.Result
+	if job.Workers > 0 {
+		res, err = runPipeline(ctx, job, trainSet, testSet, rep, stderr)
+	} else {
+		if job.Augment != "" || job.Select != spec.Uniform {
+			return fmt.Errorf("augment and select need the actor pipeline: add --workers 1 or more: %w", errUsage)
+		}
+		res, err = train.Run(ctx, job, trainSet, testSet, nil, rep)
+	}
 	if err != nil {
 		return err
 	}
@@ -182,6 +224,19 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Event: "done", TestAccuracy: last.TestAccuracy, SamplesPerSec: res.SamplesPerSec,
 		Checkpoint: res.Checkpoint, Seconds: time.Since(start).Seconds(), FinalTrainLoss: last.TrainLoss,
 	})
+}
+
+// runPipeline trains through the actor pipeline; protoactor's own logs go to
+// stderr at warning level so that stdout stays clean for --json.
+func runPipeline(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, rep *reporter, stderr io.Writer) (train.Result, error) {
+	cfg, err := actors.ConfigFromJob(job)
+	if err != nil {
+		return train.Result{}, err
+	}
+	cfg.Observer = rep
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	res, _, err := actors.Run(ctx, cfg, trainSet, testSet)
+	return res, err
 }
 
 func modelName(job spec.Job) string {
