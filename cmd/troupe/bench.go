@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/troupe-ml/troupe/actors"
 	"github.com/troupe-ml/troupe/engine/data"
 	"github.com/troupe-ml/troupe/engine/nn"
 	"github.com/troupe-ml/troupe/engine/spec"
@@ -17,6 +18,7 @@ import (
 
 const benchUsage = `Usage:
   troupe bench train [--model mlp|lenet5] [--batch B] [--threads T] [--json]
+  troupe bench pipeline [--model mlp|lenet5] [--batch B] [--threads T] [--json]
 `
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,8 +29,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch args[0] {
 	case "train":
 		return runBenchTrain(ctx, args[1:], stdout, stderr)
+	case "pipeline":
+		return runBenchPipeline(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want train): %w", args[0], errUsage)
+	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline): %w", args[0], errUsage)
 }
 
 // benchTrainResult is the JSON line of `troupe bench train`.
@@ -43,36 +47,133 @@ type benchTrainResult struct {
 	TestAccuracy  float64 `json:"test_accuracy"`
 }
 
-// runBenchTrain trains through the same code path as `troupe train` (train.Run)
-// with the comparison recipe of the side-by-side scripts: plain SGD with
-// momentum 0.9 at a constant learning rate, no weight decay.
-func runBenchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// benchJob is the comparison recipe: plain SGD with momentum 0.9 at a
+// constant learning rate, no weight decay, one epoch, no output files.
+func benchJob() spec.Job {
 	job := spec.Default()
 	job.Nesterov, job.WeightDecay, job.Schedule, job.LR, job.Epochs, job.Out = false, 0, spec.Constant, 0.01, 1, ""
-	fs := flag.NewFlagSet("bench train", flag.ContinueOnError)
+	return job
+}
+
+// benchFlags binds the flags shared by the training benchmarks.
+func benchFlags(name string, job *spec.Job) (*flag.FlagSet, *bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.StringVar(&job.Model, "model", job.Model, "model preset: "+strings.Join(nn.PresetNames(), ", "))
 	fs.IntVar(&job.Batch, "batch", job.Batch, "batch size")
 	fs.IntVar(&job.Epochs, "epochs", job.Epochs, "epochs to time")
 	fs.IntVar(&job.Threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.StringVar(&job.Data, "data", "", "MNIST directory")
-	jsonOut := fs.Bool("json", false, "print one JSON line")
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
+	return fs, fs.Bool("json", false, "print one JSON line")
+}
+
+// benchSetup validates the job, applies its thread count and loads MNIST;
+// the returned function restores the thread count.
+func benchSetup(job spec.Job) (trainSet, testSet *data.Dataset, restore func(), err error) {
+	restore = func() {}
 	if err := job.Validate(); err != nil {
-		return err
+		return nil, nil, restore, err
 	}
 	if _, err := nn.Preset(job.Model); err != nil {
-		return err
+		return nil, nil, restore, err
 	}
 	if job.Threads > 0 {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(job.Threads))
+		prev := runtime.GOMAXPROCS(job.Threads)
+		restore = func() { runtime.GOMAXPROCS(prev) }
 	}
 	dir, err := data.LocateMNIST(job.Data)
 	if err != nil {
+		return nil, nil, restore, err
+	}
+	trainSet, testSet, err = data.LoadMNIST(dir)
+	return trainSet, testSet, restore, err
+}
+
+// writeBench prints v as one JSON line, or human text.
+func writeBench(stdout io.Writer, jsonOut bool, v any, text string) error {
+	if jsonOut {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
 		return err
 	}
-	trainSet, testSet, err := data.LoadMNIST(dir)
+	_, err := fmt.Fprintln(stdout, text)
+	return err
+}
+
+// benchPipelineResult is the JSON line of `troupe bench pipeline`.
+type benchPipelineResult struct {
+	Bench                  string  `json:"bench"`
+	Model                  string  `json:"model"`
+	Batch                  int     `json:"batch"`
+	Threads                int     `json:"threads"`
+	LoopSamplesPerSec      float64 `json:"loop_samples_per_sec"`
+	PipelineSamplesPerSec  float64 `json:"pipeline_samples_per_sec"`
+	Overhead               float64 `json:"overhead"` // 1 − pipeline/loop
+	PipelineWorkerWaitFrac float64 `json:"pipeline_worker_wait_fraction"`
+}
+
+// runBenchPipeline trains one epoch with the plain loop and one with the
+// actor pipeline (1 worker, 1 shard, BSP, no augmentation) in the same
+// process and reports the pipeline's overhead.
+func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	job := benchJob()
+	fs, jsonOut := benchFlags("bench pipeline", &job)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	trainSet, testSet, restore, err := benchSetup(job)
+	defer restore()
+	if err != nil {
+		return err
+	}
+	loop, err := train.Run(ctx, job, trainSet, testSet, nil, nil)
+	if err != nil {
+		return err
+	}
+	job.Workers = 1
+	cfg, err := actors.ConfigFromJob(job)
+	if err != nil {
+		return err
+	}
+	var wait waitRecorder
+	cfg.Observer = &wait
+	pipe, _, err := actors.Run(ctx, cfg, trainSet, testSet)
+	if err != nil {
+		return err
+	}
+	out := benchPipelineResult{
+		Bench: "pipeline", Model: job.Model, Batch: job.Batch, Threads: runtime.GOMAXPROCS(0),
+		LoopSamplesPerSec: loop.SamplesPerSec, PipelineSamplesPerSec: pipe.SamplesPerSec,
+		Overhead: 1 - pipe.SamplesPerSec/loop.SamplesPerSec, PipelineWorkerWaitFrac: wait.workerWait,
+	}
+	return writeBench(stdout, *jsonOut, out, fmt.Sprintf("pipeline %s batch %d threads %d: loop %.0f samples/s, pipeline %.0f samples/s, overhead %.1f%%",
+		out.Model, out.Batch, out.Threads, out.LoopSamplesPerSec, out.PipelineSamplesPerSec, 100*out.Overhead))
+}
+
+// waitRecorder keeps the first worker's wait fraction of the last epoch.
+type waitRecorder struct{ workerWait float64 }
+
+func (w *waitRecorder) Progress(train.Progress)       {}
+func (w *waitRecorder) Epoch(train.EpochReport) error { return nil }
+func (w *waitRecorder) EpochMetrics(_ int, m actors.Metrics) {
+	if len(m.Workers) > 0 {
+		w.workerWait = m.Workers[0].WaitFraction
+	}
+}
+
+// runBenchTrain trains through the same code path as `troupe train` (train.Run)
+// with the comparison recipe of the side-by-side scripts: plain SGD with
+// momentum 0.9 at a constant learning rate, no weight decay.
+func runBenchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	job := benchJob()
+	fs, jsonOut := benchFlags("bench train", &job)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	trainSet, testSet, restore, err := benchSetup(job)
+	defer restore()
 	if err != nil {
 		return err
 	}
@@ -86,17 +187,8 @@ func runBenchTrain(ctx context.Context, args []string, stdout, stderr io.Writer)
 		SamplesPerSec: res.SamplesPerSec, AllocsPerStep: obs.perStep(), Epochs: job.Epochs,
 		TestAccuracy: res.Epochs[len(res.Epochs)-1].TestAccuracy,
 	}
-	if *jsonOut {
-		b, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(stdout, "%s\n", b)
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "train %s batch %d threads %d: %.0f samples/s, %.1f allocs/step, test accuracy %.2f%%\n",
-		out.Model, out.Batch, out.Threads, out.SamplesPerSec, out.AllocsPerStep, 100*out.TestAccuracy)
-	return err
+	return writeBench(stdout, *jsonOut, out, fmt.Sprintf("train %s batch %d threads %d: %.0f samples/s, %.1f allocs/step, test accuracy %.2f%%",
+		out.Model, out.Batch, out.Threads, out.SamplesPerSec, out.AllocsPerStep, 100*out.TestAccuracy))
 }
 
 // allocCounter counts heap allocations per training step in the first epoch,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -295,5 +296,23 @@ func TestTrainPipelineJSON(t *testing.T) {
 	}
 	if ev := decodeLines(t, stdout); ev[0]["test_accuracy"] != evs[2]["test_accuracy"] {
 		t.Errorf("eval %v, training reported %v", ev[0]["test_accuracy"], evs[2]["test_accuracy"])
+	}
+}
+
+func TestBenchPipelineJSON(t *testing.T) {
+	dir := synthMNIST(t, 640, 100)
+	code, stdout, stderr := run(t, "bench", "pipeline", "--data", dir, "--batch", "32", "--threads", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	evs := decodeLines(t, stdout)
+	if len(evs) != 1 || evs[0]["bench"] != "pipeline" {
+		t.Fatalf("want one pipeline line, got %q", stdout)
+	}
+	loop, _ := evs[0]["loop_samples_per_sec"].(float64)
+	pipe, _ := evs[0]["pipeline_samples_per_sec"].(float64)
+	over, _ := evs[0]["overhead"].(float64)
+	if loop <= 0 || pipe <= 0 || math.Abs(over-(1-pipe/loop)) > 1e-9 {
+		t.Errorf("pipeline bench line %v is inconsistent", evs[0])
 	}
 }
