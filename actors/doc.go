@@ -71,8 +71,12 @@
 //
 // # What it does not do yet
 //
-//   - Data selection: the replica calls a selector seam that keeps every
-//     sample; selective backprop is not wired in.
+//   - Data selection runs inside each replica, not as a separate selector
+//     actor: with select selective-backprop, a forward-only pass scores the
+//     batch, core.SelectiveBackprop keeps some samples (deciding from
+//     uniforms derived from seed, epoch and sample id) and only those get a
+//     backward pass; a batch with none kept pushes a zero gradient. The
+//     kept samples are not regrouped into full batches as in the paper.
 //   - Gradient clipping with several replicas clips each replica's
 //     gradient before averaging, not the average.
 //   - Checkpoints hold the weights and the training state but not the

@@ -25,6 +25,9 @@ type Stage struct {
 	// BlockedFraction is the share it held input but waited on another
 	// peer: a replica waiting for parameters or for its start signal.
 	BlockedFraction float64
+	// Forwarded and Dropped count the samples a replica's data selection
+	// kept for the backward pass and skipped (both 0 without selection).
+	Forwarded, Dropped uint64
 }
 
 // Metrics are the pipeline's per-stage measurements.
@@ -87,6 +90,7 @@ func (m *Metrics) set(r *messages.Metrics) error {
 			*s = Stage{
 				Name: name, Samples: r.GetSamples(), Seconds: r.GetSeconds(), SamplesPerSec: r.GetSamplesPerSec(),
 				QueueDepth: int(r.GetQueueDepth()), WaitFraction: r.GetWaitFraction(), BlockedFraction: r.GetBlockedFraction(),
+				Forwarded: r.GetForwarded(), Dropped: r.GetDropped(),
 			}
 			return nil
 		}

@@ -79,9 +79,6 @@ func ConfigFromJob(job spec.Job) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("actors: job field sync: %w", err)
 	}
-	if job.Select != "" && job.Select != spec.Uniform {
-		return Config{}, fmt.Errorf("actors: job field select: %q is not supported by the actor pipeline yet (use %q)", job.Select, spec.Uniform)
-	}
 	return Config{
 		Job: job, Workers: max(job.Workers, 1), PSShards: job.PSShards,
 		Sync: sync, Staleness: job.Staleness,

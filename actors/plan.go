@@ -149,3 +149,24 @@ func numel(s []int) int {
 	}
 	return n
 }
+
+// Selective-backprop settings (Jiang et al. 2019): losses ranked among the
+// last 1024, keep probability percentile^1, so about half the samples get a
+// backward pass.
+const (
+	selectHistory = 1024
+	selectBeta    = 1
+)
+
+// policy returns a new data-selection policy for one replica, or nil when
+// every sample is trained on.
+func (p *plan) policy() core.Policy {
+	if p.job.Select != spec.SelectiveBackprop {
+		return nil
+	}
+	sb, err := core.NewSelectiveBackprop(core.SelectiveConfig{History: selectHistory, Beta: selectBeta})
+	if err != nil {
+		panic("actors: selective-backprop constants are invalid: " + err.Error())
+	}
+	return sb
+}

@@ -182,9 +182,9 @@ func TestConfigFromJob(t *testing.T) {
 	if cfg, _ := ConfigFromJob(job); cfg.Workers != 1 {
 		t.Errorf("workers 0 became %d, want 1", cfg.Workers)
 	}
-	job.Select = spec.SelectiveBackprop
-	if _, err := ConfigFromJob(job); err == nil || !strings.Contains(err.Error(), "selective-backprop") {
-		t.Errorf("selective backprop: %v, want an error saying it is not supported", err)
+	job.Sync = "bulk"
+	if _, err := ConfigFromJob(job); err == nil || !strings.Contains(err.Error(), "sync") {
+		t.Errorf("unknown sync: %v, want an error naming the field", err)
 	}
 }
 

@@ -28,8 +28,16 @@ type worker struct {
 	tr     *train.Trainer
 	params []optim.Param
 	rcv    *core.Receiver
-	sel    selector
-	buf    reorder
+	// sel chooses which samples get a backward pass (nil: all of them),
+	// from losses of a forward-only pass; selX, selY, keep and uniforms
+	// are its reused buffers.
+	sel      core.Policy
+	selX     []float32
+	selY     []int32
+	keep     []bool
+	uniforms []float32
+	selStats core.SelectionStats
+	buf      reorder
 
 	ready    []*messages.Batch // arrived in order, not yet trained on
 	cur      *messages.Batch   // the batch of the step in progress
@@ -44,19 +52,8 @@ type worker struct {
 	m          meter
 }
 
-// selector is the seam for data selection: given each sample's loss it
-// says which samples get a backward pass; nil keeps them all. Only the
-// pass-through exists yet.
-type selector interface {
-	Select(losses []float32) (keep []bool)
-}
-
-type keepAll struct{}
-
-func (keepAll) Select([]float32) []bool { return nil }
-
 func newWorker(p *plan, t *topology, out *outcome, i int, g *depthGauge) *worker {
-	w := &worker{p: p, t: t, out: out, i: i, name: workerName(i), sel: keepAll{}, versions: make([]uint64, p.shards)}
+	w := &worker{p: p, t: t, out: out, i: i, name: workerName(i), sel: p.policy(), versions: make([]uint64, p.shards)}
 	w.m.gauge = g
 	return w
 }
@@ -227,12 +224,9 @@ func (w *worker) train(ctx actor.Context) error {
 		w.losses = make([]float32, n)
 	}
 	w.losses = w.losses[:n]
-	res, err := w.tr.Gradients(x, b.GetLabels(), w.losses)
+	loss, err := w.gradients(b, x, n)
 	if err != nil {
 		return fmt.Errorf("batch %d of epoch %d: %w", b.GetSeq(), b.GetEpoch(), err)
-	}
-	if keep := w.sel.Select(w.losses); keep != nil {
-		return fmt.Errorf("batch %d of epoch %d: data selection is not supported yet", b.GetSeq(), b.GetEpoch())
 	}
 	if c := w.p.job.ClipNorm; c > 0 {
 		// Each replica clips its own gradient: with one replica this is
@@ -252,13 +246,61 @@ func (w *worker) train(ctx actor.Context) error {
 		f(w.i, b.GetEpoch(), b.GetSampleIds())
 	}
 	ctx.Send(w.t.coordinator, &messages.BatchDone{Worker: uint32(w.i), Epoch: b.GetEpoch(), Seq: b.GetSeq(),
-		Samples: uint32(n), Loss: float64(res.Loss), ParamVersion: w.versions[0]})
+		Samples: uint32(n), Loss: float64(loss), ParamVersion: w.versions[0]})
 	acts, err := w.rcv.Step(core.Done{Seq: b.GetLinkSeq()})
 	if err != nil {
 		return err
 	}
 	w.grant(ctx, acts)
 	return w.next(ctx)
+}
+
+// gradients leaves this batch's gradient in the replica's Grad buffers and
+// returns the batch's mean loss. With a selection policy, a forward-only pass
+// scores every sample, the policy keeps some (deciding from uniforms derived
+// from (seed, epoch, sample id), so runs repeat), and only those get a
+// backward pass; if none is kept the gradient is zero, which still counts as
+// this replica's push for the step.
+func (w *worker) gradients(b *messages.Batch, x []float32, n int) (float32, error) {
+	y := b.GetLabels()
+	if w.sel == nil {
+		res, err := w.tr.Gradients(x, y, w.losses)
+		return res.Loss, err
+	}
+	if err := w.tr.Losses(x, y, w.losses); err != nil {
+		return 0, err
+	}
+	w.keep = resize(w.keep, n)
+	w.uniforms = resize(w.uniforms, n)
+	var mean float64
+	for i, id := range b.GetSampleIds() {
+		w.uniforms[i] = core.SampleUniform(w.p.job.Seed, int(b.GetEpoch()), int(id))
+		mean += float64(w.losses[i])
+	}
+	w.sel.Decide(w.losses, w.uniforms, w.keep)
+	per := len(x) / n
+	w.selX, w.selY = w.selX[:0], w.selY[:0]
+	for i, k := range w.keep {
+		if k {
+			w.selX = append(w.selX, x[i*per:(i+1)*per]...)
+			w.selY = append(w.selY, y[i])
+		}
+	}
+	w.selStats.Forwarded += uint64(len(w.selY))
+	w.selStats.Dropped += uint64(n - len(w.selY))
+	if len(w.selY) == 0 {
+		optim.ZeroGrad(w.params)
+	} else if _, err := w.tr.Gradients(w.selX, w.selY, nil); err != nil {
+		return 0, err
+	}
+	return float32(mean / float64(n)), nil
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
 }
 
 // leave takes the replica out of every shard's clock for the rest of the
@@ -270,6 +312,9 @@ func (w *worker) leave(ctx actor.Context) {
 	for _, s := range w.t.shards {
 		ctx.Send(s, bye)
 	}
-	ctx.Send(w.t.coordinator, w.m.report(w.name))
+	r := w.m.report(w.name)
+	r.Forwarded, r.Dropped = w.selStats.Forwarded, w.selStats.Dropped
+	w.selStats = core.SelectionStats{}
+	ctx.Send(w.t.coordinator, r)
 	ctx.Send(w.t.coordinator, bye)
 }

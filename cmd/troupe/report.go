@@ -39,7 +39,9 @@ type stageEvent struct {
 	Stage         string  `json:"stage"`
 	SamplesPerSec float64 `json:"samples_per_sec"`
 	QueueDepth    int     `json:"queue_depth"`
-	WaitFraction  float64 `json:"wait_fraction"` // share of the epoch spent waiting for upstream
+	WaitFraction  float64 `json:"wait_fraction"`       // share of the epoch spent waiting for upstream
+	Forwarded     uint64  `json:"forwarded,omitempty"` // data selection: samples given a backward pass
+	Dropped       uint64  `json:"dropped,omitempty"`   // and skipped
 }
 
 // doneEvent is the --json line at the end of a run.
@@ -68,7 +70,7 @@ type reporter struct {
 func (r *reporter) EpochMetrics(_ int, m actors.Metrics) {
 	r.stages = r.stages[:0]
 	add := func(s actors.Stage) {
-		r.stages = append(r.stages, stageEvent{Stage: s.Name, SamplesPerSec: s.SamplesPerSec, QueueDepth: s.QueueDepth, WaitFraction: s.WaitFraction})
+		r.stages = append(r.stages, stageEvent{Stage: s.Name, SamplesPerSec: s.SamplesPerSec, QueueDepth: s.QueueDepth, WaitFraction: s.WaitFraction, Forwarded: s.Forwarded, Dropped: s.Dropped})
 	}
 	add(m.Loader)
 	for _, group := range [][]actors.Stage{m.Augmenters, m.Workers, m.Shards} {

@@ -172,3 +172,29 @@ func BenchmarkStep(b *testing.B) {
 		})
 	}
 }
+
+func TestLossesMatchesGradientsForward(t *testing.T) {
+	tr, err := train.Setup(smallJob("mlp"), 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := synth(8, 9)
+	x := make([]float32, 8*784)
+	y := make([]int32, 8)
+	ds.Fill([]int{0, 1, 2, 3, 4, 5, 6, 7}, x, y)
+	a, b := make([]float32, 8), make([]float32, 8)
+	if err := tr.Losses(x, y, a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Gradients(x, y, b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if a[i] != b[i] || a[i] <= 0 {
+			t.Fatalf("sample %d: forward-only loss %v, training forward %v", i, a[i], b[i])
+		}
+	}
+	if err := tr.Losses(x, []int32{0, 1, 2, 3, 4, 5, 6, 42}, a); err == nil {
+		t.Fatal("label 42 accepted")
+	}
+}

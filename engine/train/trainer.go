@@ -132,6 +132,29 @@ func (t *Trainer) Gradients(x []float32, y []int32, perSample []float32) (res St
 	return res, nil
 }
 
+// Losses runs a forward pass only, in evaluation mode and without recording
+// gradients, and writes each sample's loss into perSample (length len(y)).
+// Data-selection strategies score a batch with it before choosing which
+// samples get a backward pass.
+func (t *Trainer) Losses(x []float32, y []int32, perSample []float32) (err error) {
+	defer recoverTo(&err, "forward pass")
+	n := len(y)
+	if n == 0 {
+		return fmt.Errorf("train: empty batch")
+	}
+	g := t.g
+	g.Reset()
+	g.SetTraining(false)
+	g.SetNoGrad(true)
+	defer g.SetNoGrad(false)
+	logits := t.model.Forward(g, g.Input(x, t.batchShape(n)...))
+	g.SoftmaxCrossEntropy(logits, y, t.opts.LabelSmoothing, perSample)
+	if err := g.Err(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
+}
+
 // recoverTo turns a panic inside the engine into an error, so that no panic
 // crosses the package's API.
 func recoverTo(err *error, what string) {
