@@ -2,34 +2,17 @@ package actors
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/data/datatest"
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/train"
 )
 
-// synth returns a small learnable MNIST-shaped data set: the label is
-// written as a bright band of rows over noise.
-func synth(n int, seed uint64) *data.Dataset {
-	r := rand.New(rand.NewPCG(seed, 3))
-	ds := &data.Dataset{Name: "synth", N: n, C: 1, H: 28, W: 28, Classes: 10, Mean: 0.1307, Std: 0.3081}
-	for range n {
-		c := r.IntN(10)
-		ds.Labels = append(ds.Labels, int32(c))
-		for p := range 784 {
-			v := r.IntN(60)
-			if row := p / 28; row >= 2*c+4 && row < 2*c+7 {
-				v += 180
-			}
-			ds.Pixels = append(ds.Pixels, uint8(v))
-		}
-	}
-	return ds
-}
+func synth(n int, seed uint64) *data.Dataset { return datatest.MNISTLike(n, seed) }
 
 // smallJob is the default job on the mlp preset, shortened.
 func smallJob(epochs int) spec.Job {

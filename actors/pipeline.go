@@ -15,6 +15,7 @@ import (
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/tensor"
 	"github.com/troupe-ml/troupe/engine/train"
+	"github.com/troupe-ml/troupe/kernels"
 )
 
 // Config describes one run of the actor pipeline. The zero values of the
@@ -93,6 +94,17 @@ func ConfigFromJob(job spec.Job) (Config, error) {
 // case all actors have stopped. Result.Trainer is nil: the parameters live
 // on the parameter-server shards, and the checkpoint holds them.
 func Run(ctx context.Context, cfg Config, trainSet, testSet *data.Dataset) (train.Result, Metrics, error) {
+	if cfg.Backend == nil && max(cfg.Workers, 1) == 1 {
+		// One replica gets the multi-threaded kernels, as the plain loop
+		// does; several replicas each run single-threaded products on the
+		// calling actor's goroutine and share the cores between them.
+		cpu, err := kernels.NewCPU(cfg.Job.Threads, kernels.ImplAuto)
+		if err != nil {
+			return train.Result{}, Metrics{}, fmt.Errorf("actors: %w", err)
+		}
+		defer cpu.Close()
+		cfg.Backend = tensor.CPUBackend{K: cpu}
+	}
 	p, err := newPlan(cfg, trainSet, testSet)
 	if err != nil {
 		return train.Result{}, Metrics{}, err

@@ -1,53 +1,27 @@
 package kernels
 
-import (
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
-)
+import "gonum.org/v1/gonum/blas/gonum"
 
-// backend is the seam where the arithmetic is plugged in. The exported
+// backend is the seam where the arithmetic of the vector helpers is
+// plugged in; Sgemm has its own, per Impl (see arch). The exported
 // functions validate their arguments and strip degenerate cases before
-// calling it, so a backend may assume:
-//
-//   - sgemm: m, n, k >= 1, alpha != 0, every slice long enough for its
-//     shape and leading dimension, and ld >= the stored column count;
-//   - axpy, dot: len(x) == len(y).
-//
-// A backend must match the contract checked by package kerneltest, in
-// particular beta == 0 overwrites C without reading it (so NaN garbage in C
-// does not propagate) and nothing outside the m×n window of C is written.
+// calling it, so a backend may assume len(x) == len(y) in axpy and dot.
 type backend interface {
-	sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	axpy(alpha float32, x, y []float32)
 	scale(alpha float32, x []float32)
 	dot(x, y []float32) float32
 	sum(x []float32) float32
 }
 
-// impl is the single dispatch point. It returns a value rather than reading
-// a package variable so that selection stays free of mutable state: an
-// assembly backend is chosen here from CPU features (which are fixed once
-// the process starts), e.g. returning an AVX-512 backend when
-// golang.org/x/sys/cpu reports it, and falling back to goBackend otherwise.
+// impl is the vector helpers' dispatch point. It returns a value rather
+// than reading a package variable so that selection stays free of mutable
+// state.
 func impl() backend {
 	return goBackend{}
 }
 
-// goBackend delegates to gonum's BLAS, which is row-major like this package,
-// parallelises large products across GOMAXPROCS and uses SSE assembly for
-// its inner axpy/dot loops on amd64.
+// goBackend uses gonum's SSE assembly where it is faster than plain Go.
 type goBackend struct{}
-
-func (goBackend) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gonum.Implementation{}.Sgemm(transpose(transA), transpose(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-func transpose(t bool) blas.Transpose {
-	if t {
-		return blas.Trans
-	}
-	return blas.NoTrans
-}
 
 // axpy and dot use gonum's SSE assembly, which measured two to four times
 // faster than plain or unrolled Go loops from 100 elements up.

@@ -6,51 +6,40 @@ import (
 	"testing"
 )
 
-// gemmBench is one product; the LeNet-300-100 shapes use a batch of 64 with
-// weights stored out×in, so the forward pass is Y = X·Wᵀ, the input
-// gradient dX = dY·W and the weight gradient dW = dYᵀ·X.
-type gemmBench struct {
-	name           string
-	transA, transB bool
-	m, n, k        int
-}
-
+// BenchmarkSgemm times every BenchShapes product for each available
+// implementation on 1 and 2 threads, and the package-level Sgemm. Compare
+// runs with benchstat; GFLOP/s is 2·M·N·K per product.
 func BenchmarkSgemm(b *testing.B) {
-	gemmBenches := []gemmBench{
-		{"square128", false, false, 128, 128, 128},
-		{"square256", false, false, 256, 256, 256},
-		{"square512", false, false, 512, 512, 512},
-		{"lenet/fc1/fwd", false, true, 64, 300, 784},
-		{"lenet/fc1/dX", false, false, 64, 784, 300},
-		{"lenet/fc1/dW", true, false, 300, 784, 64},
-		{"lenet/fc2/fwd", false, true, 64, 100, 300},
-		{"lenet/fc2/dX", false, false, 64, 300, 100},
-		{"lenet/fc2/dW", true, false, 100, 300, 64},
-		{"lenet/fc3/fwd", false, true, 64, 10, 100},
-		{"lenet/fc3/dX", false, false, 64, 100, 10},
-		{"lenet/fc3/dW", true, false, 10, 100, 64},
-	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, g := range gemmBenches {
-		name := fmt.Sprintf("%s_%dx%dx%d", g.name, g.m, g.n, g.k)
-		b.Run(name, func(b *testing.B) {
-			lda, ldb := g.k, g.n
-			if g.transA {
-				lda = g.m
+	bench := func(b *testing.B, s Shape, gemm func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
+		lda, ldb, ldc := s.Lds()
+		x := randVec(rng, s.M*s.K)
+		y := randVec(rng, s.K*s.N)
+		c := randVec(rng, s.M*s.N)
+		gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, x, lda, y, ldb, 0, c, ldc)
+		b.ReportAllocs()
+		for b.Loop() {
+			gemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, x, lda, y, ldb, 0, c, ldc)
+		}
+		b.ReportMetric(s.Flops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	}
+	for _, impl := range Impls() {
+		if !Available(impl) {
+			continue
+		}
+		for _, threads := range []int{1, 2} {
+			cpu, err := NewCPU(threads, impl)
+			if err != nil {
+				b.Fatal(err)
 			}
-			if g.transB {
-				ldb = g.k
+			for _, s := range BenchShapes() {
+				b.Run(fmt.Sprintf("impl=%v/threads=%d/%v", impl, threads, s), func(b *testing.B) { bench(b, s, cpu.Sgemm) })
 			}
-			x := randVec(rng, g.m*g.k)
-			y := randVec(rng, g.k*g.n)
-			c := randVec(rng, g.m*g.n)
-			b.ReportAllocs()
-			for b.Loop() {
-				Sgemm(g.transA, g.transB, g.m, g.n, g.k, 1, x, lda, y, ldb, 0, c, g.n)
-			}
-			flops := 2 * float64(g.m) * float64(g.n) * float64(g.k) * float64(b.N)
-			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+			cpu.Close()
+		}
+	}
+	for _, s := range BenchShapes() {
+		b.Run(fmt.Sprintf("impl=package/%v", s), func(b *testing.B) { bench(b, s, Sgemm) })
 	}
 }
 

@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // Panic messages for programmer errors in Sgemm. They are constants so
 // callers and tests can match them exactly.
 const (
@@ -23,7 +25,33 @@ const (
 // As in reference BLAS, beta == 0 overwrites C without reading it, and when
 // alpha == 0 or k == 0 A and B are not read, so uninitialised or NaN values
 // there do not leak into C. Only the m×n window of C is written.
+//
+// Sgemm runs on the calling goroutine with the fastest implementation the
+// CPU supports; use a CPU for several threads or a chosen implementation.
+// Its packing buffers come from a sync.Pool, so a steady stream of calls
+// allocates nothing, and it is safe for concurrent use. The result is the
+// same bit for bit as a CPU's with the same implementation, whatever its
+// thread count.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	g, ok := newGemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if !ok {
+		return
+	}
+	ar := archOf(ImplAuto.Resolve())
+	w := workspaces.Get().(*workspace)
+	w.run(&ar, &g, 0, m, 0, n)
+	workspaces.Put(w)
+}
+
+// workspaces holds the packing buffers of the package-level Sgemm. It is
+// the package's only variable: a cache with no observable state, which
+// spares each call from allocating blocks of up to a few MiB.
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// newGemmCall validates Sgemm's arguments, panicking on programmer errors,
+// and handles the products that need no multiplication. It reports whether
+// the returned call remains to be computed.
+func newGemmCall(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) (gemmCall, bool) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(errGemmNegDim)
 	}
@@ -40,13 +68,16 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	checkMatrix(m, n, c, ldc, errGemmLdC, errGemmShortC)
 
 	if m == 0 || n == 0 {
-		return
+		return gemmCall{}, false
 	}
 	if k == 0 || alpha == 0 {
 		scaleMatrix(beta, m, n, c, ldc)
-		return
+		return gemmCall{}, false
 	}
-	impl().sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return gemmCall{
+		transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+	}, true
 }
 
 // checkMatrix panics unless s can hold a rows×cols row-major matrix with row

@@ -66,6 +66,18 @@ func benchFlags(name string, job *spec.Job) (*flag.FlagSet, *bool) {
 	return fs, fs.Bool("json", false, "print one JSON line")
 }
 
+// benchPrepare parses a training benchmark's flags and loads its data; the
+// returned function restores the thread count and is never nil.
+func benchPrepare(name string, args []string, stderr io.Writer) (job spec.Job, jsonOut bool, trainSet, testSet *data.Dataset, restore func(), err error) {
+	job = benchJob()
+	fs, js := benchFlags(name, &job)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return job, false, nil, nil, func() {}, err
+	}
+	trainSet, testSet, restore, err = benchSetup(job)
+	return job, *js, trainSet, testSet, restore, err
+}
+
 // benchSetup validates the job, applies its thread count and loads MNIST;
 // the returned function restores the thread count.
 func benchSetup(job spec.Job) (trainSet, testSet *data.Dataset, restore func(), err error) {
@@ -118,12 +130,7 @@ type benchPipelineResult struct {
 // actor pipeline (1 worker, 1 shard, BSP, no augmentation) in the same
 // process and reports the pipeline's overhead.
 func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	job := benchJob()
-	fs, jsonOut := benchFlags("bench pipeline", &job)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	trainSet, testSet, restore, err := benchSetup(job)
+	job, jsonOut, trainSet, testSet, restore, err := benchPrepare("bench pipeline", args, stderr)
 	defer restore()
 	if err != nil {
 		return err
@@ -148,7 +155,7 @@ func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writ
 		LoopSamplesPerSec: loop.SamplesPerSec, PipelineSamplesPerSec: pipe.SamplesPerSec,
 		Overhead: 1 - pipe.SamplesPerSec/loop.SamplesPerSec, PipelineWorkerWaitFrac: wait.workerWait,
 	}
-	return writeBench(stdout, *jsonOut, out, fmt.Sprintf("pipeline %s batch %d threads %d: loop %.0f samples/s, pipeline %.0f samples/s, overhead %.1f%%",
+	return writeBench(stdout, jsonOut, out, fmt.Sprintf("pipeline %s batch %d threads %d: loop %.0f samples/s, pipeline %.0f samples/s, overhead %.1f%%",
 		out.Model, out.Batch, out.Threads, out.LoopSamplesPerSec, out.PipelineSamplesPerSec, 100*out.Overhead))
 }
 
@@ -167,12 +174,7 @@ func (w *waitRecorder) EpochMetrics(_ int, m actors.Metrics) {
 // with the comparison recipe of the side-by-side scripts: plain SGD with
 // momentum 0.9 at a constant learning rate, no weight decay.
 func runBenchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	job := benchJob()
-	fs, jsonOut := benchFlags("bench train", &job)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	trainSet, testSet, restore, err := benchSetup(job)
+	job, jsonOut, trainSet, testSet, restore, err := benchPrepare("bench train", args, stderr)
 	defer restore()
 	if err != nil {
 		return err
@@ -187,7 +189,7 @@ func runBenchTrain(ctx context.Context, args []string, stdout, stderr io.Writer)
 		SamplesPerSec: res.SamplesPerSec, AllocsPerStep: obs.perStep(), Epochs: job.Epochs,
 		TestAccuracy: res.Epochs[len(res.Epochs)-1].TestAccuracy,
 	}
-	return writeBench(stdout, *jsonOut, out, fmt.Sprintf("train %s batch %d threads %d: %.0f samples/s, %.1f allocs/step, test accuracy %.2f%%",
+	return writeBench(stdout, jsonOut, out, fmt.Sprintf("train %s batch %d threads %d: %.0f samples/s, %.1f allocs/step, test accuracy %.2f%%",
 		out.Model, out.Batch, out.Threads, out.SamplesPerSec, out.AllocsPerStep, 100*out.TestAccuracy))
 }
 

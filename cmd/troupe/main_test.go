@@ -7,13 +7,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/troupe-ml/troupe/engine/data/datatest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -48,34 +49,23 @@ func writeIDX(t *testing.T, path string, magic uint32, dims []int, body []byte, 
 	}
 }
 
-// synthMNIST writes a small learnable MNIST-shaped data set: each class lights
-// up its own band of rows, plus noise.
+// synthMNIST writes a small learnable MNIST-shaped data set as IDX files,
+// training files gzip-compressed and test files raw.
 func synthMNIST(t *testing.T, nTrain, nTest int) string {
 	t.Helper()
 	dir := t.TempDir()
-	r := rand.New(rand.NewPCG(5, 5))
-	gen := func(n int) ([]byte, []byte) {
-		imgs := make([]byte, n*784)
-		labels := make([]byte, n)
-		for i := 0; i < n; i++ {
-			c := r.IntN(10)
-			labels[i] = byte(c)
-			for p := 0; p < 784; p++ {
-				v := r.IntN(60)
-				if row := p / 28; row >= c*2+4 && row < c*2+7 {
-					v += 180
-				}
-				imgs[i*784+p] = byte(v)
-			}
+	labelBytes := func(ls []int32) []byte {
+		b := make([]byte, len(ls))
+		for i, l := range ls {
+			b[i] = byte(l)
 		}
-		return imgs, labels
+		return b
 	}
-	ti, tl := gen(nTrain)
-	writeIDX(t, filepath.Join(dir, "train-images-idx3-ubyte.gz"), 0x803, []int{nTrain, 28, 28}, ti, true)
-	writeIDX(t, filepath.Join(dir, "train-labels-idx1-ubyte.gz"), 0x801, []int{nTrain}, tl, true)
-	vi, vl := gen(nTest)
-	writeIDX(t, filepath.Join(dir, "t10k-images-idx3-ubyte"), 0x803, []int{nTest, 28, 28}, vi, false)
-	writeIDX(t, filepath.Join(dir, "t10k-labels-idx1-ubyte"), 0x801, []int{nTest}, vl, false)
+	tr, te := datatest.MNISTLike(nTrain, 5), datatest.MNISTLike(nTest, 6)
+	writeIDX(t, filepath.Join(dir, "train-images-idx3-ubyte.gz"), 0x803, []int{nTrain, 28, 28}, tr.Pixels, true)
+	writeIDX(t, filepath.Join(dir, "train-labels-idx1-ubyte.gz"), 0x801, []int{nTrain}, labelBytes(tr.Labels), true)
+	writeIDX(t, filepath.Join(dir, "t10k-images-idx3-ubyte"), 0x803, []int{nTest, 28, 28}, te.Pixels, false)
+	writeIDX(t, filepath.Join(dir, "t10k-labels-idx1-ubyte"), 0x801, []int{nTest}, labelBytes(te.Labels), false)
 	return dir
 }
 

@@ -15,15 +15,23 @@ type Backend interface {
 	Col2im(src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW int, dst []float32)
 }
 
-// CPUBackend runs on the host through the kernels package.
-type CPUBackend struct{}
+// CPUBackend runs on the host through the kernels package. With K set,
+// matrix products run on K's thread pool; the zero value runs them on the
+// calling goroutine, which suits several replicas sharing the cores.
+type CPUBackend struct {
+	K *kernels.CPU
+}
 
 // Device implements Backend.
 func (CPUBackend) Device() Device { return CPU }
 
 // Gemm implements Backend.
-func (CPUBackend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	kernels.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+func (b CPUBackend) Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bm []float32, ldb int, beta float32, c []float32, ldc int) {
+	if b.K != nil {
+		b.K.Sgemm(transA, transB, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc)
+		return
+	}
+	kernels.Sgemm(transA, transB, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc)
 }
 
 // Im2col implements Backend.

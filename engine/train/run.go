@@ -9,6 +9,7 @@ import (
 	"github.com/troupe-ml/troupe/engine/data"
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/tensor"
+	"github.com/troupe-ml/troupe/kernels"
 )
 
 // Progress is reported during an epoch, after every step.
@@ -52,12 +53,20 @@ type Result struct {
 const CheckpointName = "model.safetensors"
 
 // Run trains job on trainSet for job.Epochs epochs, evaluating on testSet after
-// each. If job.Out is non-empty, the checkpoint in it is replaced after every
+// each. A nil be runs on the CPU with job.Threads threads (0: all cores). If job.Out is non-empty, the checkpoint in it is replaced after every
 // epoch. ctx cancels between steps.
 func Run(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, be tensor.Backend, obs Observer) (Result, error) {
 	var res Result
 	if err := job.Validate(); err != nil {
 		return res, err
+	}
+	if be == nil {
+		cpu, err := kernels.NewCPU(job.Threads, kernels.ImplAuto)
+		if err != nil {
+			return res, fmt.Errorf("train: %w", err)
+		}
+		defer cpu.Close()
+		be = tensor.CPUBackend{K: cpu}
 	}
 	loader, err := data.NewLoader(trainSet, job.Batch, job.Seed, true, false)
 	if err != nil {

@@ -1,35 +1,19 @@
 package train_test
 
 import (
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/data/datatest"
 	"github.com/troupe-ml/troupe/engine/nn"
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/train"
 )
 
-// synth returns a small learnable MNIST-shaped data set.
-func synth(n int, seed uint64) *data.Dataset {
-	r := rand.New(rand.NewPCG(seed, 3))
-	ds := &data.Dataset{Name: "synth", N: n, C: 1, H: 28, W: 28, Classes: 10, Mean: 0.1307, Std: 0.3081}
-	for i := 0; i < n; i++ {
-		c := r.IntN(10)
-		ds.Labels = append(ds.Labels, int32(c))
-		for p := 0; p < 784; p++ {
-			v := r.IntN(60)
-			if row := p / 28; row >= 2*c+4 && row < 2*c+7 {
-				v += 180
-			}
-			ds.Pixels = append(ds.Pixels, uint8(v))
-		}
-	}
-	return ds
-}
+func synth(n int, seed uint64) *data.Dataset { return datatest.MNISTLike(n, seed) }
 
 func smallJob(model string) spec.Job {
 	j := spec.Default()
