@@ -19,6 +19,7 @@ import (
 const benchUsage = `Usage:
   troupe bench train [--model mlp|lenet5] [--batch B] [--threads T] [--json]
   troupe bench pipeline [--model mlp|lenet5] [--batch B] [--threads T] [--json]
+  troupe bench gemm [--threads T] [--impl auto|avx512|avx2|generic] [--json]
 `
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -31,8 +32,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchTrain(ctx, args[1:], stdout, stderr)
 	case "pipeline":
 		return runBenchPipeline(ctx, args[1:], stdout, stderr)
+	case "gemm":
+		return runBenchGemm(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline): %w", args[0], errUsage)
+	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline, gemm): %w", args[0], errUsage)
 }
 
 // benchTrainResult is the JSON line of `troupe bench train`.

@@ -306,3 +306,25 @@ func TestBenchPipelineJSON(t *testing.T) {
 		t.Errorf("pipeline bench line %v is inconsistent", evs[0])
 	}
 }
+
+func TestBenchGemmJSON(t *testing.T) {
+	code, stdout, stderr := run(t, "bench", "gemm", "--threads", "1", "--rounds", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	evs := decodeLines(t, stdout)
+	if len(evs) < 10 {
+		t.Fatalf("want a line per product, got %d", len(evs))
+	}
+	for _, ev := range evs {
+		if ev["bench"] != "gemm" || ev["threads"] != float64(1) {
+			t.Errorf("line %v", ev)
+		}
+		if g, _ := ev["gflops"].(float64); g <= 0 {
+			t.Errorf("gflops %v in %v", ev["gflops"], ev)
+		}
+	}
+	if code, _, _ := run(t, "bench", "gemm", "--impl", "sse9"); code == 0 {
+		t.Error("an unknown implementation was accepted")
+	}
+}
