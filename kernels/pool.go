@@ -15,39 +15,25 @@ import (
 // runtime.Gosched, so other goroutines on the worker's P still run.
 const spinTime = 500 * time.Microsecond
 
-// pool hands products to a CPU's workers. A call publishes its work by
-// storing a new gen, which carries the number of parts, so a worker that
-// sees it late still knows whether that call was its business; a worker
-// that is spinning sees the store, one that is parked is woken through its
-// channel. The parked flag decides who sends: the worker sets it before its
-// last look at gen, and the caller sends only if it clears the flag, so a
-// wake-up is neither lost nor doubled.
+// pool hands products to a CPU's workers. Every part of a call is one
+// token sent on its worker's channel, so no wake-up can be lost or doubled;
+// spinning only decides how a worker waits for its token (polling the
+// channel's length for a while, then blocking on the receive). The send
+// orders the caller's writes of the call before the worker's reads, and
+// the WaitGroup orders the worker's writes of C before the caller returns.
 type pool struct {
-	gen     atomic.Uint64 // sequence<<16 | parts; parts == 0 asks to quit
-	pending atomic.Int32  // workers still computing the current call
+	pending atomic.Int32 // workers still computing the current call
 	done    sync.WaitGroup
 	exited  sync.WaitGroup
-	workers []poolWorker // worker t is workers[t-1]
-}
-
-// bump publishes a new generation for parts parts; only the caller of the
-// CPU, under its mutex, writes gen.
-func (p *pool) bump(parts int) {
-	seq := p.gen.Load()>>16 + 1
-	p.gen.Store(seq<<16 | uint64(parts))
-}
-
-type poolWorker struct {
-	parked atomic.Bool
-	wake   chan struct{} // capacity 1, so the caller never blocks
+	jobs    []chan struct{} // worker t receives on jobs[t-1]; capacity 1
 }
 
 func (c *CPU) startWorkers() {
 	p := &c.pool
-	p.workers = make([]poolWorker, c.threads-1)
+	p.jobs = make([]chan struct{}, c.threads-1)
 	p.exited.Add(c.threads - 1)
 	for t := 1; t < c.threads; t++ {
-		p.workers[t-1].wake = make(chan struct{}, 1)
+		p.jobs[t-1] = make(chan struct{}, 1)
 		go c.work(t)
 	}
 }
@@ -55,30 +41,21 @@ func (c *CPU) startWorkers() {
 // stopWorkers makes every worker return and waits until they have.
 func (c *CPU) stopWorkers() {
 	p := &c.pool
-	p.bump(0)
-	for t := range p.workers {
-		p.wakeUp(t)
+	for _, ch := range p.jobs {
+		close(ch)
 	}
 	p.exited.Wait()
 }
 
 // publish hands parts 1..parts-1 of c.call to workers 1..parts-1, with
-// 2 <= parts <= c.threads.
+// 2 <= parts <= c.threads. The caller holds c.mu and waits for the call to
+// finish before publishing another, so a channel never holds two tokens.
 func (c *CPU) publish(parts int) {
 	p := &c.pool
 	p.pending.Store(int32(parts - 1))
 	p.done.Add(parts - 1)
-	p.bump(parts)
 	for t := 0; t < parts-1; t++ {
-		p.wakeUp(t)
-	}
-}
-
-// wakeUp sends workers[t] the wake-up it is waiting for, if it is parked.
-func (p *pool) wakeUp(t int) {
-	w := &p.workers[t]
-	if w.parked.CompareAndSwap(true, false) {
-		w.wake <- struct{}{}
+		p.jobs[t] <- struct{}{}
 	}
 }
 
@@ -100,46 +77,32 @@ func (c *CPU) wait() {
 	p.done.Wait()
 }
 
-// work is worker t's loop: wait for a call, compute its part if it has
-// one, and again, until stopWorkers.
+// work is worker t's loop: wait for a token, compute part t of the call in
+// progress, and again, until stopWorkers closes the channel.
 func (c *CPU) work(t int) {
 	p := &c.pool
 	defer p.exited.Done()
-	seen := uint64(0)
+	jobs := p.jobs[t-1]
 	for {
-		seen = p.await(t-1, seen)
-		parts := int(seen & 0xffff)
-		if parts == 0 {
+		spin(jobs)
+		if _, ok := <-jobs; !ok {
 			return
 		}
-		if t < parts {
-			c.part(t)
-			// Done before the count, so that a caller that sees the
-			// count reach zero finds the WaitGroup at zero too.
-			p.done.Done()
-			p.pending.Add(-1)
-		}
+		c.part(t)
+		// Done before the count, so that a caller that sees the count
+		// reach zero finds the WaitGroup at zero too.
+		p.done.Done()
+		p.pending.Add(-1)
 	}
 }
 
-// await returns the first value of gen other than seen, spinning for up to
-// spinTime and then parking.
-func (p *pool) await(t int, seen uint64) uint64 {
-	w := &p.workers[t]
+// spin polls until jobs holds a token or spinTime has passed.
+func spin(jobs chan struct{}) {
 	start := time.Now()
-	for i := 1; ; i++ {
-		if g := p.gen.Load(); g != seen {
-			return g
-		}
+	for i := 1; len(jobs) == 0; i++ {
 		if i%64 == 0 && time.Since(start) > spinTime {
-			break
+			return
 		}
 		runtime.Gosched()
 	}
-	w.parked.Store(true)
-	if g := p.gen.Load(); g != seen && w.parked.CompareAndSwap(true, false) {
-		return g // published while parking, and nobody will send
-	}
-	<-w.wake
-	return p.gen.Load()
 }
