@@ -290,3 +290,32 @@ func TestCPUConcurrentCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUHandOffStress alternates products that run inline with products
+// split across the workers, with and without pauses long enough for the
+// workers to stop spinning, so that every path of the hand-off is taken
+// many times; a part run twice or not at all shows as a wrong result or a
+// WaitGroup panic.
+func TestCPUHandOffStress(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	const m, n, k = 24, 96, 16
+	a, b := randVec(rng, m*k), randVec(rng, k*n)
+	want := make([]float32, m*n)
+	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+	c := newTestCPU(t, 3, ImplAuto)
+	got := make([]float32, m*n)
+	for i := range 400 {
+		if i%50 == 0 {
+			time.Sleep(2 * spinTime)
+		}
+		mm := m
+		if i%3 == 0 {
+			mm = 1 // one row: too small to split
+		}
+		clear(got)
+		c.Sgemm(false, false, mm, n, k, 1, a, k, b, n, 0, got, n)
+		if j, ok := sameBits(got[:mm*n], want[:mm*n]); !ok {
+			t.Fatalf("call %d: c[%d] = %v, want %v", i, j, got[j], want[j])
+		}
+	}
+}
