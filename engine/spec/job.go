@@ -112,7 +112,7 @@ func Default() Job {
 		Augment:    "",
 		Augmenters: 2,
 		Select:     Uniform,
-		Prefetch:   2,
+		Prefetch:   4,
 
 		Seed:    1,
 		Threads: 0,
