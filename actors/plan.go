@@ -87,7 +87,7 @@ func newPlan(cfg Config, trainSet, testSet *data.Dataset) (*plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actors: %w", err)
 	}
-	if got, want := trainSet.SampleSize(), numel(model.InputShape()); got != want {
+	if got, want := trainSet.SampleSize(), tensor.Numel(model.InputShape()); got != want {
 		return nil, fmt.Errorf("actors: data set %s has samples of %d values (%dx%dx%d), model wants %v",
 			trainSet.Name, got, trainSet.C, trainSet.H, trainSet.W, model.InputShape())
 	}
@@ -140,14 +140,6 @@ func (p *plan) augmentation(cfg Config) error {
 		p.augmenters = defaultAugmenters
 	}
 	return nil
-}
-
-func numel(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }
 
 // Selective-backprop settings (Jiang et al. 2019): losses ranked among the

@@ -130,6 +130,9 @@ func SameShape(a, b []int) bool {
 	return true
 }
 
+// Numel returns the number of elements of a tensor of the given shape.
+func Numel(shape []int) int { return numel(shape) }
+
 func numel(shape []int) int {
 	n := 1
 	for _, d := range shape {

@@ -37,8 +37,8 @@ func (e *Evaluator) Evaluate(model *nn.Model, ds *data.Dataset, batch int) (res 
 	if batch < 1 {
 		return res, fmt.Errorf("train: evaluation batch must be ≥ 1, got %d", batch)
 	}
-	if want, got := model.InputShape(), []int{ds.C, ds.H, ds.W}; numel(want) != numel(got) {
-		return res, fmt.Errorf("train: data set %s has samples %v, model wants %v", ds.Name, got, want)
+	if want := model.InputShape(); tensor.Numel(want) != ds.SampleSize() {
+		return res, fmt.Errorf("train: data set %s has samples %v, model wants %v", ds.Name, []int{ds.C, ds.H, ds.W}, want)
 	}
 	per := ds.C * ds.H * ds.W
 	e.x = growF(e.x, batch*per)
@@ -84,14 +84,6 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
-}
-
-func numel(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }
 
 func growF(s []float32, n int) []float32 {

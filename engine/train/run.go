@@ -77,10 +77,10 @@ func Run(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, be 
 		return res, err
 	}
 	res.Trainer = tr
-	if got, want := []int{trainSet.C, trainSet.H, trainSet.W}, tr.Model().InputShape(); numel(got) != numel(want) {
-		return res, fmt.Errorf("train: data set %s has samples %v, model wants %v", trainSet.Name, got, want)
+	if want := tr.Model().InputShape(); tensor.Numel(want) != trainSet.SampleSize() {
+		return res, fmt.Errorf("train: data set %s has samples %v, model wants %v", trainSet.Name, []int{trainSet.C, trainSet.H, trainSet.W}, want)
 	}
-	per := trainSet.C * trainSet.H * trainSet.W
+	per := trainSet.SampleSize()
 	x := make([]float32, job.Batch*per)
 	y := make([]int32, job.Batch)
 	eval := NewEvaluator(be)
