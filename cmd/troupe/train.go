@@ -39,16 +39,8 @@ func newTrainFlags() *trainFlags {
 	fs.IntVar(&j.Batch, "batch", j.Batch, "training batch size")
 	fs.IntVar(&j.EvalBatch, "eval-batch", j.EvalBatch, "evaluation batch size")
 	fs.Float64Var(&j.LR, "lr", j.LR, "peak learning rate")
-	fs.Func("optimizer", "optimizer: sgd, adam, adamw (default "+string(j.Optimizer)+")", func(s string) error {
-		o, err := spec.ParseOptimizer(s)
-		j.Optimizer = o
-		return err
-	})
-	fs.Func("schedule", "learning-rate schedule: constant, step, cosine (default "+string(j.Schedule)+")", func(s string) error {
-		v, err := spec.ParseSchedule(s)
-		j.Schedule = v
-		return err
-	})
+	enumFlag(fs, "optimizer", "optimizer: sgd, adam, adamw", &j.Optimizer, spec.ParseOptimizer)
+	enumFlag(fs, "schedule", "learning-rate schedule: constant, step, cosine", &j.Schedule, spec.ParseSchedule)
 	fs.Float64Var(&j.Momentum, "momentum", j.Momentum, "SGD momentum")
 	fs.BoolVar(&j.Nesterov, "nesterov", j.Nesterov, "use Nesterov momentum with SGD")
 	fs.Float64Var(&j.WeightDecay, "weight-decay", j.WeightDecay, "weight decay (L2 for sgd/adam, decoupled for adamw)")
@@ -59,19 +51,11 @@ func newTrainFlags() *trainFlags {
 	fs.Float64Var(&j.LabelSmoothing, "label-smoothing", j.LabelSmoothing, "label smoothing ε of the cross-entropy")
 	fs.IntVar(&j.Workers, "workers", j.Workers, "data-parallel model replicas in the actor pipeline (0: the plain single-process loop)")
 	fs.IntVar(&j.PSShards, "ps-shards", j.PSShards, "parameter-server shards (pipeline)")
-	fs.Func("sync", "parameter-server consistency: bsp, async, ssp (default "+string(j.Sync)+")", func(s string) error {
-		v, err := spec.ParseSync(s)
-		j.Sync = v
-		return err
-	})
+	enumFlag(fs, "sync", "parameter-server consistency: bsp, async, ssp", &j.Sync, spec.ParseSync)
 	fs.IntVar(&j.Staleness, "staleness", j.Staleness, "ssp: how many steps a worker may run ahead of the slowest")
 	fs.StringVar(&j.Augment, "augment", j.Augment, "augmentation transforms, e.g. affine,elastic or affine(degrees=15,p=0.5) (pipeline)")
 	fs.IntVar(&j.Augmenters, "augmenters", j.Augmenters, "augmenter actors (pipeline)")
-	fs.Func("select", "online data selection: uniform, selective-backprop (default "+string(j.Select)+")", func(s string) error {
-		v, err := spec.ParseSelection(s)
-		j.Select = v
-		return err
-	})
+	enumFlag(fs, "select", "online data selection: uniform, selective-backprop", &j.Select, spec.ParseSelection)
 	fs.IntVar(&j.Prefetch, "prefetch", j.Prefetch, "batches in flight per worker (pipeline)")
 	fs.Uint64Var(&j.Seed, "seed", j.Seed, "random seed for initialisation, data order and dropout")
 	fs.IntVar(&j.Threads, "threads", j.Threads, "CPU threads (0: all cores)")
@@ -79,6 +63,16 @@ func newTrainFlags() *trainFlags {
 	fs.StringVar(&j.Out, "out", j.Out, "output directory for the checkpoint, metrics.jsonl and curves.png")
 	fs.BoolVar(&j.JSON, "json", j.JSON, "print one JSON object per line on stdout and nothing else")
 	return f
+}
+
+// enumFlag binds a flag whose value must parse as one of an enum's
+// spellings; a bad value fails at parse time naming the flag.
+func enumFlag[T ~string](fs *flag.FlagSet, name, usage string, dst *T, parse func(string) (T, error)) {
+	fs.Func(name, usage+" (default "+string(*dst)+")", func(s string) error {
+		v, err := parse(s)
+		*dst = v
+		return err
+	})
 }
 
 // resolve builds the job: defaults, then the config file, then set flags.
