@@ -47,6 +47,7 @@ func JobFromSpec(j spec.Job) *JobSpec {
 		Prefetch:   int64(j.Prefetch),
 
 		Seed:    j.Seed,
+		Device:  string(j.Device),
 		Threads: int64(j.Threads),
 		Data:    j.Data,
 		Out:     j.Out,
@@ -159,6 +160,7 @@ func (m *JobSpec) ToSpec() (spec.Job, error) {
 		Prefetch:   c.int("prefetch", m.GetPrefetch()),
 
 		Seed:    m.GetSeed(),
+		Device:  deviceFromProto(c, m.GetDevice()),
 		Threads: c.int("threads", m.GetThreads()),
 		Data:    m.GetData(),
 		Out:     m.GetOut(),
@@ -219,6 +221,15 @@ func (c *converter) int(key string, v int64) int {
 
 // enum parses a config spelling with spec's own parser, so the accepted
 // spellings and the error text stay defined in one place.
+// deviceFromProto keeps an empty device empty: a message from a sender that
+// predates the field means the CPU, as spec.Job's validation reads it.
+func deviceFromProto(c *converter, s string) spec.Device {
+	if s == "" {
+		return ""
+	}
+	return enum(c, "device", s, spec.ParseDevice)
+}
+
 func enum[T ~string](c *converter, key, v string, parse func(string) (T, error)) T {
 	t, err := parse(v)
 	if err != nil {

@@ -260,6 +260,7 @@ type JobSpec struct {
 	Data           string                 `protobuf:"bytes,23,opt,name=data,proto3" json:"data,omitempty"`
 	Out            string                 `protobuf:"bytes,24,opt,name=out,proto3" json:"out,omitempty"`
 	Json           bool                   `protobuf:"varint,25,opt,name=json,proto3" json:"json,omitempty"`
+	Device         string                 `protobuf:"bytes,26,opt,name=device,proto3" json:"device,omitempty"` // cpu, cuda
 	// Pipeline fields: not in spec.Job yet, so they do not survive ToSpec.
 	Workers       int64    `protobuf:"varint,50,opt,name=workers,proto3" json:"workers,omitempty"`                   // model replicas
 	PsShards      int64    `protobuf:"varint,51,opt,name=ps_shards,json=psShards,proto3" json:"ps_shards,omitempty"` // parameter-server shards
@@ -478,6 +479,13 @@ func (x *JobSpec) GetJson() bool {
 	return false
 }
 
+func (x *JobSpec) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
 func (x *JobSpec) GetWorkers() int64 {
 	if x != nil {
 		return x.Workers
@@ -550,7 +558,7 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"\ano_bias\x18\b \x01(\bR\x06noBias\"O\n" +
 	"\tModelSpec\x12\x14\n" +
 	"\x05input\x18\x01 \x03(\x03R\x05input\x12,\n" +
-	"\x06layers\x18\x02 \x03(\v2\x14.troupe.v1.LayerSpecR\x06layers\"\x91\a\n" +
+	"\x06layers\x18\x02 \x03(\v2\x14.troupe.v1.LayerSpecR\x06layers\"\xa9\a\n" +
 	"\aJobSpec\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\n" +
@@ -580,7 +588,8 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"\athreads\x18\x16 \x01(\x03R\athreads\x12\x12\n" +
 	"\x04data\x18\x17 \x01(\tR\x04data\x12\x10\n" +
 	"\x03out\x18\x18 \x01(\tR\x03out\x12\x12\n" +
-	"\x04json\x18\x19 \x01(\bR\x04json\x12\x18\n" +
+	"\x04json\x18\x19 \x01(\bR\x04json\x12\x16\n" +
+	"\x06device\x18\x1a \x01(\tR\x06device\x12\x18\n" +
 	"\aworkers\x182 \x01(\x03R\aworkers\x12\x1b\n" +
 	"\tps_shards\x183 \x01(\x03R\bpsShards\x12'\n" +
 	"\x04sync\x184 \x01(\x0e2\x13.troupe.v1.SyncModeR\x04sync\x12\x1c\n" +

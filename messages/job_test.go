@@ -107,6 +107,10 @@ func fillSpec(t *testing.T, v reflect.Value, path string, next *int) {
 		all := spec.Selections()
 		v.Set(reflect.ValueOf(all[n%len(all)]))
 		return
+	case spec.Device:
+		all := spec.Devices()
+		v.Set(reflect.ValueOf(all[n%len(all)]))
+		return
 	}
 	switch v.Kind() {
 	case reflect.Struct:

@@ -11,15 +11,18 @@ import (
 
 	"github.com/troupe-ml/troupe/actors"
 	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/gpu"
 	"github.com/troupe-ml/troupe/engine/nn"
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/train"
+	"github.com/troupe-ml/troupe/kernels/cuda"
 )
 
 const benchUsage = `Usage:
-  troupe bench train [--model mlp|lenet5] [--batch B] [--threads T] [--json]
+  troupe bench train [--model mlp|lenet5] [--batch B] [--threads T] [--device cpu|cuda] [--json]
   troupe bench pipeline [--model mlp|lenet5] [--batch B] [--threads T] [--json]
   troupe bench gemm [--threads T] [--impl auto|avx512|avx2|generic] [--json]
+  troupe bench gemm --device cuda [--sizes 4096,8192] [--precision fp32,tf32,bf16] [--reps R] [--json]
 `
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -41,6 +44,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // benchTrainResult is the JSON line of `troupe bench train`.
 type benchTrainResult struct {
 	Bench         string  `json:"bench"`
+	Device        string  `json:"device"`
 	Model         string  `json:"model"`
 	Batch         int     `json:"batch"`
 	Threads       int     `json:"threads"`
@@ -66,6 +70,7 @@ func benchFlags(name string, job *spec.Job) (*flag.FlagSet, *bool) {
 	fs.IntVar(&job.Epochs, "epochs", job.Epochs, "epochs to time")
 	fs.IntVar(&job.Threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.StringVar(&job.Data, "data", "", "MNIST directory")
+	enumFlag(fs, "device", "where to train: cpu, cuda", &job.Device, spec.ParseDevice)
 	return fs, fs.Bool("json", false, "print one JSON line")
 }
 
@@ -183,17 +188,29 @@ func runBenchTrain(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	obs := &allocCounter{}
-	res, err := train.Run(ctx, job, trainSet, testSet, nil, obs)
-	if err != nil {
+	var res train.Result
+	device := "cpu"
+	if job.Device == spec.CUDA {
+		dev, err := cuda.Open(cuda.Options{})
+		if err != nil {
+			return fmt.Errorf("bench train: %w", err)
+		}
+		defer dev.Close()
+		device = dev.Name()
+		res, err = gpu.Run(ctx, dev, job, trainSet, testSet, obs, gpu.RunOptions{})
+		if err != nil {
+			return err
+		}
+	} else if res, err = train.Run(ctx, job, trainSet, testSet, nil, obs); err != nil {
 		return err
 	}
 	out := benchTrainResult{
-		Bench: "train", Model: job.Model, Batch: job.Batch, Threads: runtime.GOMAXPROCS(0),
+		Bench: "train", Device: device, Model: job.Model, Batch: job.Batch, Threads: runtime.GOMAXPROCS(0),
 		SamplesPerSec: res.SamplesPerSec, AllocsPerStep: obs.perStep(), Epochs: job.Epochs,
 		TestAccuracy: res.Epochs[len(res.Epochs)-1].TestAccuracy,
 	}
-	return writeBench(stdout, jsonOut, out, fmt.Sprintf("train %s batch %d threads %d: %.0f samples/s, %.1f allocs/step, test accuracy %.2f%%",
-		out.Model, out.Batch, out.Threads, out.SamplesPerSec, out.AllocsPerStep, 100*out.TestAccuracy))
+	return writeBench(stdout, jsonOut, out, fmt.Sprintf("train %s on %s, batch %d, threads %d: %.0f samples/s, %.1f allocs/step, test accuracy %.2f%%",
+		out.Model, out.Device, out.Batch, out.Threads, out.SamplesPerSec, out.AllocsPerStep, 100*out.TestAccuracy))
 }
 
 // allocCounter counts heap allocations per training step in the first epoch,

@@ -35,8 +35,22 @@ func runBenchGemm(_ context.Context, args []string, stdout, stderr io.Writer) er
 	implName := fs.String("impl", "auto", "implementation: auto, avx512, avx2, generic")
 	rounds := fs.Int("rounds", 5, "timed rounds per product; the best is reported")
 	jsonOut := fs.Bool("json", false, "print one JSON line per product")
+	device := fs.String("device", "cpu", "cpu, or cuda for cuBLAS on the GPU")
+	sizes := fs.String("sizes", "4096,8192", "with --device cuda: square sizes, comma-separated")
+	precision := fs.String("precision", "fp32,tf32,bf16", "with --device cuda: fp32, tf32, bf16 (comma-separated)")
+	reps := fs.Int("reps", 20, "with --device cuda: timed products per size; the median is reported")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	switch *device {
+	case "cuda":
+		if *reps < 1 {
+			return fmt.Errorf("bench gemm: --reps must be ≥ 1: %w", errUsage)
+		}
+		return runBenchGemmCUDA(stdout, *jsonOut, *sizes, *precision, *reps)
+	case "cpu":
+	default:
+		return fmt.Errorf("bench gemm: --device: %q is not cpu or cuda: %w", *device, errUsage)
 	}
 	if *threads < 0 || *rounds < 1 {
 		return fmt.Errorf("bench gemm: --threads must be ≥ 0 and --rounds ≥ 1: %w", errUsage)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/troupe-ml/troupe/kernels/cuda"
+
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -326,5 +328,26 @@ func TestBenchGemmJSON(t *testing.T) {
 	}
 	if code, _, _ := run(t, "bench", "gemm", "--impl", "sse9"); code == 0 {
 		t.Error("an unknown implementation was accepted")
+	}
+}
+
+// TestCUDAWithoutGPU checks what a machine without a GPU says for every
+// command that takes --device cuda: one clear line, a non-zero exit, no
+// panic.
+func TestCUDAWithoutGPU(t *testing.T) {
+	if d, err := cuda.Open(cuda.Options{}); err == nil {
+		d.Close()
+		t.Skip("a GPU is present")
+	}
+	dir := synthMNIST(t, 64, 32)
+	for _, args := range [][]string{
+		{"train", "--device", "cuda", "--data", dir, "--epochs", "1"},
+		{"bench", "train", "--device", "cuda", "--data", dir},
+		{"bench", "gemm", "--device", "cuda"},
+	} {
+		code, _, stderr := run(t, args...)
+		if code == 0 || !strings.Contains(stderr, "no CUDA device") || strings.Contains(stderr, "panic") {
+			t.Errorf("troupe %v: exit %d, stderr %q; want a non-zero exit and a no-CUDA-device message", args, code, stderr)
+		}
 	}
 }

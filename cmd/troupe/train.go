@@ -17,9 +17,11 @@ import (
 
 	"github.com/troupe-ml/troupe/actors"
 	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/gpu"
 	"github.com/troupe-ml/troupe/engine/nn"
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/train"
+	"github.com/troupe-ml/troupe/kernels/cuda"
 )
 
 // trainFlags binds the command line onto a job specification: the config file
@@ -56,6 +58,7 @@ func newTrainFlags() *trainFlags {
 	fs.StringVar(&j.Augment, "augment", j.Augment, "augmentation transforms, e.g. affine,elastic or affine(degrees=15,p=0.5) (pipeline)")
 	fs.IntVar(&j.Augmenters, "augmenters", j.Augmenters, "augmenter actors (pipeline)")
 	enumFlag(fs, "select", "online data selection: uniform, selective-backprop", &j.Select, spec.ParseSelection)
+	enumFlag(fs, "device", "where to train: cpu, cuda (an NVIDIA GPU)", &j.Device, spec.ParseDevice)
 	fs.IntVar(&j.Prefetch, "prefetch", j.Prefetch, "batches in flight per worker (pipeline)")
 	fs.Uint64Var(&j.Seed, "seed", j.Seed, "random seed for initialisation, data order and dropout")
 	fs.IntVar(&j.Threads, "threads", j.Threads, "CPU threads (0: all cores)")
@@ -138,6 +141,8 @@ func (f *trainFlags) resolve() (spec.Job, error) {
 			job.Seed = f.job.Seed
 		case "threads":
 			job.Threads = f.job.Threads
+		case "device":
+			job.Device = f.job.Device
 		case "data":
 			job.Data = f.job.Data
 		case "out":
@@ -179,6 +184,17 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	var dev *cuda.Device
+	if job.Device == spec.CUDA {
+		if job.Workers > 0 {
+			return fmt.Errorf("--device cuda trains in the single-process loop: use --workers 0: %w", errUsage)
+		}
+		if dev, err = cuda.Open(cuda.Options{}); err != nil {
+			return err
+		}
+		defer dev.Close()
+		log.Info().Str("device", dev.String()).Msg("cuda")
+	}
 	trainSet, testSet, err := data.LoadMNIST(dir)
 	if err != nil {
 		return err
@@ -202,9 +218,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer rep.close()
 	start := time.Now()
 	var res train.Result
-	if job.Workers > 0 {
+	switch {
+	case dev != nil:
+		if job.Augment != "" || job.Select != spec.Uniform {
+			return fmt.Errorf("augment and select need the actor pipeline, which runs on the CPU: %w", errUsage)
+		}
+		res, err = gpu.Run(ctx, dev, job, trainSet, testSet, rep, gpu.RunOptions{})
+	case job.Workers > 0:
 		res, err = runPipeline(ctx, job, trainSet, testSet, rep, stderr)
-	} else {
+	default:
 		if job.Augment != "" || job.Select != spec.Uniform {
 			return fmt.Errorf("augment and select need the actor pipeline: add --workers 1 or more: %w", errUsage)
 		}

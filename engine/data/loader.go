@@ -85,6 +85,12 @@ func (l *Loader) Next(x []float32, y []int32) (n int, ok bool) {
 // it past the next Epoch.
 func (l *Loader) Indices() []int { return l.cur }
 
+// Order returns the epoch's visiting order: batch i is Order()[i*BatchSize():],
+// at most BatchSize() entries. It is a view, valid until the next Epoch; a
+// caller that moves the data itself (such as a GPU trainer gathering
+// batches on the device) uses it instead of Next.
+func (l *Loader) Order() []int { return l.perm }
+
 // BatchesPerEpoch is the number of batches Next yields per epoch.
 func (l *Loader) BatchesPerEpoch() int {
 	if l.dropLast {

@@ -126,3 +126,7 @@ func checkValues(t StateTensor, nonNeg bool) error {
 	}
 	return nil
 }
+
+// StepState returns the "step" tensor the optimizers' State starts with,
+// for optimizers kept elsewhere (e.g. on a GPU) that write the same format.
+func StepState(step int) StateTensor { return stepTensor(step) }

@@ -81,6 +81,24 @@ func (s Selection) Valid() bool { return oneOf(s, Selections()) }
 // ParseSelection returns the Selection spelled s.
 func ParseSelection(s string) (Selection, error) { return parseEnum(Selection(s), Selections()) }
 
+// Device names where training runs.
+type Device string
+
+// Supported devices.
+const (
+	CPU  Device = "cpu"
+	CUDA Device = "cuda" // an NVIDIA GPU through the CUDA driver
+)
+
+// Devices lists every valid Device.
+func Devices() []Device { return []Device{CPU, CUDA} }
+
+// Valid reports whether d is one of Devices.
+func (d Device) Valid() bool { return oneOf(d, Devices()) }
+
+// ParseDevice returns the Device spelled s.
+func ParseDevice(s string) (Device, error) { return parseEnum(Device(s), Devices()) }
+
 // LayerType names the kind of one Layer in a declarative model.
 type LayerType string
 

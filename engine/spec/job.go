@@ -72,6 +72,7 @@ type Job struct {
 	Prefetch   int       `json:"prefetch" yaml:"prefetch"`     // batches in flight per worker
 
 	Seed    uint64 `json:"seed" yaml:"seed"`
+	Device  Device `json:"device" yaml:"device"`   // cpu, cuda
 	Threads int    `json:"threads" yaml:"threads"` // 0 = all cores
 	Data    string `json:"data" yaml:"data"`
 	Out     string `json:"out" yaml:"out"`
@@ -113,6 +114,7 @@ func Default() Job {
 		Augmenters: 2,
 		Select:     Uniform,
 		Prefetch:   4,
+		Device:     CPU,
 
 		Seed:    1,
 		Threads: 0,

@@ -64,6 +64,9 @@ func (j *Job) Validate() error {
 
 	c.float("clip_norm", j.ClipNorm, atLeast(0))
 	c.float("label_smoothing", j.LabelSmoothing, unitOpen())
+	if j.Device != "" { // empty: a job written before devices existed, the CPU
+		enumCheck(&c, "device", j.Device, Devices())
+	}
 	c.intMin("threads", j.Threads, 0)
 	// An empty out means "write no files"; only blanks are a mistake.
 	if j.Out != "" && strings.TrimSpace(j.Out) == "" {

@@ -52,6 +52,12 @@ func SaveModel(path string, m *nn.Model, st State) error {
 	return saveCheckpoint(path, m, nil, st)
 }
 
+// SaveCheckpointState writes a model and optimizer state kept outside a
+// Trainer (e.g. on a GPU) in SaveCheckpoint's format.
+func SaveCheckpointState(path string, m *nn.Model, opt []optim.StateTensor, st State) error {
+	return saveCheckpoint(path, m, opt, st)
+}
+
 func saveCheckpoint(path string, m *nn.Model, opt []optim.StateTensor, st State) error {
 	specJSON, err := json.Marshal(m.Spec())
 	if err != nil {
