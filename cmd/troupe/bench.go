@@ -22,6 +22,7 @@ const benchUsage = `Usage:
   troupe bench train [--model mlp|lenet5] [--batch B] [--threads T] [--device cpu|cuda] [--json]
   troupe bench pipeline [--model mlp|lenet5] [--batch B] [--threads T] [--json]
   troupe bench gemm [--threads T] [--impl auto|avx512|avx2|generic] [--json]
+  troupe bench augment [--augment LIST] [--seconds S] [--json]
   troupe bench gemm --device cuda [--sizes 4096,8192] [--precision fp32,tf32,bf16] [--reps R] [--json]
 `
 
@@ -37,8 +38,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchPipeline(ctx, args[1:], stdout, stderr)
 	case "gemm":
 		return runBenchGemm(ctx, args[1:], stdout, stderr)
+	case "augment":
+		return runBenchAugment(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline, gemm): %w", args[0], errUsage)
+	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline, gemm, augment): %w", args[0], errUsage)
 }
 
 // benchTrainResult is the JSON line of `troupe bench train`.

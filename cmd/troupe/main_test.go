@@ -1,13 +1,12 @@
 package main
 
 import (
-	"github.com/troupe-ml/troupe/kernels/cuda"
-
 	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,7 +15,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/troupe-ml/troupe/engine/augment"
 	"github.com/troupe-ml/troupe/engine/data/datatest"
+	"github.com/troupe-ml/troupe/kernels/cuda"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -348,6 +349,74 @@ func TestCUDAWithoutGPU(t *testing.T) {
 		code, _, stderr := run(t, args...)
 		if code == 0 || !strings.Contains(stderr, "no CUDA device") || strings.Contains(stderr, "panic") {
 			t.Errorf("troupe %v: exit %d, stderr %q; want a non-zero exit and a no-CUDA-device message", args, code, stderr)
+		}
+	}
+}
+
+func TestAugmentPreview(t *testing.T) {
+	dir := synthMNIST(t, 64, 32)
+	out := filepath.Join(t.TempDir(), "grid.png")
+	code, stdout, stderr := run(t, "augment", "preview", "--augment", "affine(degrees=30),cutout", "--data", dir,
+		"--samples", "3", "--variants", "4", "--scale", "2", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "wrote") {
+		t.Errorf("stdout %q", stdout)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 5 columns and 3 rows of 28×2-pixel cells with 2-pixel gaps.
+	if b := img.Bounds(); b.Dx() != 5*58+2 || b.Dy() != 3*58+2 {
+		t.Errorf("image %v, want %dx%d", b, 5*58+2, 3*58+2)
+	}
+	// The original (column 0) and an augmented copy (column 1) differ.
+	same := true
+	for y := 2; y < 58; y++ {
+		for x := 2; x < 58; x++ {
+			if img.At(x, y) != img.At(x+58, y) {
+				same = false
+			}
+		}
+	}
+	if same {
+		t.Error("augmented sample identical to the original")
+	}
+	for _, args := range [][]string{
+		{"augment", "preview", "--data", dir},                                    // no --out
+		{"augment", "preview", "--augment", "spin", "--data", dir, "--out", out}, // unknown transform
+		{"augment"},
+	} {
+		if code, _, stderr := run(t, args...); code == 0 || strings.Count(strings.TrimSpace(stderr), "\n") > 8 {
+			t.Errorf("troupe %v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+func TestBenchAugmentJSON(t *testing.T) {
+	dir := synthMNIST(t, 64, 32)
+	code, stdout, stderr := run(t, "bench", "augment", "--data", dir, "--seconds", "0.01", "--augment", "affine,noise", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if want := 2 * (len(augment.Names()) + 1); len(lines) != want {
+		t.Fatalf("%d lines, want %d", len(lines), want)
+	}
+	for _, l := range lines {
+		var r benchAugmentResult
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Bench != "augment" || r.Augment == "" || (r.Augmenters != 1 && r.Augmenters != 2) || !(r.SamplesPerSec > 0) {
+			t.Errorf("bad line %s", l)
 		}
 	}
 }

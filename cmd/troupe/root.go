@@ -15,6 +15,8 @@ Usage:
   troupe train [flags]              train a model (default: LeNet-300-100 on MNIST)
   troupe eval --checkpoint FILE     evaluate a saved model on the MNIST test set
   troupe bench train                time one epoch of training (samples/s, allocations per step)
+  troupe bench augment              augmentation throughput per transform
+  troupe augment preview --out F    draw original and augmented samples as a PNG grid
   troupe help [command]             show help
 
 Run "troupe help train" for the training flags.
@@ -60,6 +62,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runEval(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "augment":
+		return runAugment(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
 			return dispatch(ctx, []string{rest[0], "--help"}, stdout, stderr)
@@ -67,7 +71,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want train, eval, bench, help): %w", cmd, errUsage)
+	return fmt.Errorf("unknown command %q (want train, eval, bench, augment, help): %w", cmd, errUsage)
 }
 
 // oneLine joins a multi-line error so that every failure prints as one line.
