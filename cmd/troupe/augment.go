@@ -50,11 +50,7 @@ func runAugment(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("augment preview: --augment: %w", err)
 	}
-	mnist, err := data.LocateMNIST(*dir)
-	if err != nil {
-		return err
-	}
-	trainSet, _, err := data.LoadMNIST(mnist)
+	trainSet, err := loadTrainSet(*dir)
 	if err != nil {
 		return err
 	}
@@ -71,6 +67,17 @@ func runAugment(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d samples × (original + %d × %s)\n", *out, *samples, *variants, pipe)
 	return nil
+}
+
+// loadTrainSet finds MNIST (the flag, TROUPE_DATA or the module cache) and
+// loads its training set.
+func loadTrainSet(dir string) (*data.Dataset, error) {
+	mnist, err := data.LocateMNIST(dir)
+	if err != nil {
+		return nil, err
+	}
+	trainSet, _, err := data.LoadMNIST(mnist)
+	return trainSet, err
 }
 
 // previewGrid draws samples rows of the original and variants augmented
@@ -175,11 +182,7 @@ func runBenchAugment(_ context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("bench augment: --seconds must be positive: %w", errUsage)
 	}
 	specs := append(augment.Names(), *list)
-	mnist, err := data.LocateMNIST(*dir)
-	if err != nil {
-		return err
-	}
-	trainSet, _, err := data.LoadMNIST(mnist)
+	trainSet, err := loadTrainSet(*dir)
 	if err != nil {
 		return err
 	}

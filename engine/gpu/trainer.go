@@ -524,16 +524,7 @@ func (t *Trainer) Step(x, y cuda.Ptr, n int, lossSum cuda.Ptr) (float32, error) 
 	if n < 1 || n > t.maxBatch {
 		return 0, fmt.Errorf("gpu: Step: batch of %d samples, want 1..%d", n, t.maxBatch)
 	}
-	logits, err := t.forward(x, n, true)
-	if err != nil {
-		return 0, err
-	}
-	classes := numel(t.stages[len(t.stages)-1].out)
-	if err := t.s.SoftmaxXent(cuda.XentArgs{Logits: logits, Labels: y, N: n, K: classes,
-		Smoothing: float32(t.job.LabelSmoothing), GradScale: 1 / float32(n), DLogits: t.dlogits, LossSum: lossSum}); err != nil {
-		return 0, fmt.Errorf("gpu: loss: %w", err)
-	}
-	if err := t.backward(t.dlogits, n); err != nil {
+	if err := t.gradients(x, y, n, lossSum); err != nil {
 		return 0, err
 	}
 	lr := t.sched.LR(t.step)
@@ -542,6 +533,21 @@ func (t *Trainer) Step(x, y cuda.Ptr, n int, lossSum cuda.Ptr) (float32, error) 
 	}
 	t.step++
 	return lr, nil
+}
+
+// gradients queues forward, loss and backward for n samples, adding the
+// summed loss to lossSum when it is not 0.
+func (t *Trainer) gradients(x, y cuda.Ptr, n int, lossSum cuda.Ptr) error {
+	logits, err := t.forward(x, n, true)
+	if err != nil {
+		return err
+	}
+	classes := numel(t.stages[len(t.stages)-1].out)
+	if err := t.s.SoftmaxXent(cuda.XentArgs{Logits: logits, Labels: y, N: n, K: classes,
+		Smoothing: float32(t.job.LabelSmoothing), GradScale: 1 / float32(n), DLogits: t.dlogits, LossSum: lossSum}); err != nil {
+		return fmt.Errorf("gpu: loss: %w", err)
+	}
+	return t.backward(t.dlogits, n)
 }
 
 // update applies the optimizer (after clipping, when the job asks).
@@ -596,15 +602,7 @@ func (t *Trainer) Warmup(sizes ...int) error {
 		if n < 1 || n > t.maxBatch {
 			continue
 		}
-		logits, err := t.forward(t.xBuf, n, true)
-		if err != nil {
-			return err
-		}
-		classes := numel(t.stages[len(t.stages)-1].out)
-		if err := t.s.SoftmaxXent(cuda.XentArgs{Logits: logits, Labels: t.yBuf, N: n, K: classes, GradScale: 1 / float32(n), DLogits: t.dlogits}); err != nil {
-			return err
-		}
-		if err := t.backward(t.dlogits, n); err != nil {
+		if err := t.gradients(t.xBuf, t.yBuf, n, 0); err != nil {
 			return err
 		}
 	}
@@ -649,16 +647,7 @@ func (t *Trainer) GradientsHost(x []float32, y []int32) (float32, map[string][]f
 	if err := errors.Join(s.Upload(t.xBuf, x), s.UploadI32(t.yBuf, y), s.Zero(t.scratch, 1)); err != nil {
 		return 0, nil, err
 	}
-	logits, err := t.forward(t.xBuf, n, true)
-	if err != nil {
-		return 0, nil, err
-	}
-	classes := numel(t.stages[len(t.stages)-1].out)
-	if err := s.SoftmaxXent(cuda.XentArgs{Logits: logits, Labels: t.yBuf, N: n, K: classes,
-		Smoothing: float32(t.job.LabelSmoothing), GradScale: 1 / float32(n), DLogits: t.dlogits, LossSum: t.scratch}); err != nil {
-		return 0, nil, err
-	}
-	if err := t.backward(t.dlogits, n); err != nil {
+	if err := t.gradients(t.xBuf, t.yBuf, n, t.scratch); err != nil {
 		return 0, nil, err
 	}
 	var loss [1]float32
