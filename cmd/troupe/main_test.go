@@ -420,3 +420,44 @@ func TestBenchAugmentJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainResume stops nothing but resumes a finished 2-epoch job for a
+// third epoch: only epoch 3 runs, from the checkpoint's step, and the
+// output folder's metrics keep the earlier epochs.
+func TestTrainResume(t *testing.T) {
+	dir := synthMNIST(t, 300, 100)
+	out := t.TempDir()
+	if code, _, stderr := run(t, "train", "--data", dir, "--out", out, "--epochs", "2", "--batch", "32", "--json", "--threads", "1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, "train", "--resume", out, "--epochs", "3", "--data", dir, "--json")
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	evs := decodeLines(t, stdout)
+	if len(evs) != 2 || evs[0]["epoch"] != float64(3) || evs[0]["step"] != float64(30) {
+		t.Fatalf("resumed run printed %v, want epoch 3 at step 30 (10 steps per epoch), then done", evs)
+	}
+	metrics, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var epochs []float64
+	for _, ev := range decodeLines(t, string(metrics)) {
+		if ev["event"] == "epoch" {
+			epochs = append(epochs, ev["epoch"].(float64))
+		}
+	}
+	if len(epochs) != 3 || epochs[0] != 1 || epochs[2] != 3 {
+		t.Errorf("metrics.jsonl epochs %v, want 1 2 3", epochs)
+	}
+	for _, args := range [][]string{
+		{"train", "--resume", out, "--data", dir},                         // already at epoch 3 of 3
+		{"train", "--resume", t.TempDir(), "--data", dir},                 // no checkpoint
+		{"train", "--resume", out, "--config", "job.yaml", "--data", dir}, // both
+	} {
+		if code, _, stderr := run(t, args...); code == 0 || strings.Contains(stderr, "panic") {
+			t.Errorf("troupe %v: exit %d, %s", args, code, stderr)
+		}
+	}
+}

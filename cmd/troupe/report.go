@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,18 +81,46 @@ func (r *reporter) EpochMetrics(_ int, m actors.Metrics) {
 	}
 }
 
-func newReporter(job spec.Job, stdout, stderr io.Writer, log zerolog.Logger) (*reporter, error) {
+// newReporter starts the run's reporting. A run resumed at epoch first > 1
+// keeps the epoch lines before it from the output folder's metrics.jsonl
+// (and draws them in curves.png); a fresh run (first = 1) starts the file.
+func newReporter(job spec.Job, stdout, stderr io.Writer, log zerolog.Logger, first int) (*reporter, error) {
 	r := &reporter{job: job, stdout: stdout, log: log}
 	if f, ok := stderr.(*os.File); ok && !job.JSON && term.IsTerminal(int(f.Fd())) {
 		r.bar = &progressBar{w: stderr}
 	}
-	if job.Out != "" {
-		f, err := os.Create(filepath.Join(job.Out, "metrics.jsonl"))
-		if err != nil {
+	if job.Out == "" {
+		return r, nil
+	}
+	path := filepath.Join(job.Out, "metrics.jsonl")
+	var kept [][]byte
+	if first > 1 {
+		old, err := os.ReadFile(path)
+		if err != nil && !os.IsNotExist(err) {
 			return nil, fmt.Errorf("--out: %w", err)
 		}
-		r.metrics = f
+		for _, line := range bytes.Split(old, []byte("\n")) {
+			var ev epochEvent
+			if json.Unmarshal(line, &ev) != nil || ev.Event != "epoch" || ev.Epoch >= first {
+				continue
+			}
+			kept = append(kept, line)
+			r.epochs = append(r.epochs, train.EpochReport{Epoch: ev.Epoch, Step: ev.Step, TrainLoss: ev.TrainLoss,
+				TestLoss: ev.TestLoss, TestAccuracy: ev.TestAccuracy, LR: ev.LR, SamplesPerSec: ev.SamplesPerSec,
+				TrainSeconds: ev.TrainSeconds, EvalSeconds: ev.EvalSeconds})
+		}
 	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	for _, line := range kept {
+		if _, err := f.Write(append(line, '\n')); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("--out: %w", err)
+		}
+	}
+	r.metrics = f
 	return r, nil
 }
 

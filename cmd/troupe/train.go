@@ -29,13 +29,16 @@ import (
 type trainFlags struct {
 	fs     *flag.FlagSet
 	config string
-	job    spec.Job // flag values; only the ones set are applied
+	resume string
+	from   *train.Loaded // the checkpoint --resume names, once resolved
+	job    spec.Job      // flag values; only the ones set are applied
 }
 
 func newTrainFlags() *trainFlags {
 	f := &trainFlags{fs: flag.NewFlagSet("train", flag.ContinueOnError), job: spec.Default()}
 	fs, j := f.fs, &f.job
 	fs.StringVar(&f.config, "config", "", "job file (YAML or JSON) with the same fields as the flags; flags override it")
+	fs.StringVar(&f.resume, "resume", "", "continue the job whose output folder this is, from its last checkpoint; flags override its job (e.g. --epochs to train longer)")
 	fs.StringVar(&j.Model, "model", j.Model, "model preset: "+strings.Join(nn.PresetNames(), ", "))
 	fs.IntVar(&j.Epochs, "epochs", j.Epochs, "number of passes over the training set")
 	fs.IntVar(&j.Batch, "batch", j.Batch, "training batch size")
@@ -81,16 +84,29 @@ func enumFlag[T ~string](fs *flag.FlagSet, name, usage string, dst *T, parse fun
 // resolve builds the job: defaults, then the config file, then set flags.
 func (f *trainFlags) resolve() (spec.Job, error) {
 	job := spec.Default()
-	if f.config != "" {
+	switch {
+	case f.config != "" && f.resume != "":
+		return job, fmt.Errorf("--config and --resume: give one (a resumed job's settings come from its checkpoint): %w", errUsage)
+	case f.config != "":
 		var err error
 		if job, err = spec.Load(f.config); err != nil {
 			return job, err
 		}
+	case f.resume != "":
+		from, err := train.LoadCheckpoint(filepath.Join(f.resume, train.CheckpointName), nil)
+		if err != nil {
+			return job, fmt.Errorf("--resume: %w", err)
+		}
+		if !from.HasJob {
+			return job, fmt.Errorf("--resume: %s has no job in its metadata", filepath.Join(f.resume, train.CheckpointName))
+		}
+		job, f.from = from.State.Job, from
+		job.Out = f.resume
 	}
 	var errs []string
 	f.fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "config":
+		case "config", "resume":
 		case "model":
 			job.Model, job.ModelSpec = f.job.Model, nil
 		case "epochs":
@@ -211,14 +227,24 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Str("optimizer", string(job.Optimizer)).Float64("lr", job.LR).Str("data", dir).
 		Int("threads", runtime.GOMAXPROCS(0)).Msg("training")
 
-	rep, err := newReporter(job, stdout, stderr, log)
+	first := 1
+	if f.from != nil {
+		first = f.from.State.Epoch + 1
+	}
+	rep, err := newReporter(job, stdout, stderr, log, first)
 	if err != nil {
 		return err
 	}
 	defer rep.close()
 	start := time.Now()
 	var res train.Result
+	if f.from != nil && (dev != nil || job.Workers > 0) {
+		return fmt.Errorf("--resume continues jobs of the plain CPU loop; with --device cuda or --workers it is not supported yet: %w", errUsage)
+	}
 	switch {
+	case f.from != nil:
+		log.Info().Int("epoch", f.from.State.Epoch).Int("step", f.from.State.Step).Str("from", f.resume).Msg("resuming")
+		res, err = train.RunFrom(ctx, job, trainSet, testSet, nil, rep, f.from)
 	case dev != nil:
 		if job.Augment != "" || job.Select != spec.Uniform {
 			return fmt.Errorf("augment and select need the actor pipeline, which runs on the CPU: %w", errUsage)

@@ -90,6 +90,9 @@ func saveCheckpoint(path string, m *nn.Model, opt []optim.StateTensor, st State)
 type Loaded struct {
 	Model *nn.Model
 	State State
+	// Optimizer is the optimizer state saved with the model (names without
+	// the checkpoint's "optimizer." prefix); empty when none was saved.
+	Optimizer []optim.StateTensor
 	// HasJob reports whether the checkpoint carried the job it was trained with.
 	HasJob bool
 }
@@ -135,12 +138,17 @@ func LoadCheckpoint(path string, override *spec.Model) (*Loaded, error) {
 		copy(p.T.Data, t.Data)
 		delete(byName, p.Name)
 	}
-	for name := range byName {
-		if !strings.HasPrefix(name, optimPrefix) {
+	l := &Loaded{Model: m}
+	for name, t := range byName {
+		rest, ok := strings.CutPrefix(name, optimPrefix)
+		if !ok {
 			return nil, fmt.Errorf("%s: tensor %q does not belong to the model", path, name)
 		}
+		l.Optimizer = append(l.Optimizer, optim.StateTensor{Name: rest, Data: t.Data})
 	}
-	l := &Loaded{Model: m}
+	// Map order is random; the optimizers look tensors up by name, but a
+	// fixed order keeps errors and tests reproducible.
+	slices.SortFunc(l.Optimizer, func(a, b optim.StateTensor) int { return strings.Compare(a.Name, b.Name) })
 	if raw, ok := meta[metaJob]; ok {
 		if err := json.Unmarshal([]byte(raw), &l.State.Job); err != nil {
 			return nil, fmt.Errorf("%s: metadata %q: %w", path, metaJob, err)

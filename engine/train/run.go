@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/troupe-ml/troupe/engine/data"
@@ -56,6 +57,15 @@ const CheckpointName = "model.safetensors"
 // each. A nil be runs on the CPU with job.Threads threads (0: all cores). If job.Out is non-empty, the checkpoint in it is replaced after every
 // epoch. ctx cancels between steps.
 func Run(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, be tensor.Backend, obs Observer) (Result, error) {
+	return RunFrom(ctx, job, trainSet, testSet, be, obs, nil)
+}
+
+// RunFrom is Run continuing from a checkpoint: the model's weights, the
+// optimizer state (when saved) and the step count come from from, and
+// training starts at the epoch after from.State.Epoch, so a job stopped
+// between epochs and resumed trains exactly as if it had not stopped
+// (dropout masks aside: their generator starts afresh). A nil from is Run.
+func RunFrom(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, be tensor.Backend, obs Observer, from *Loaded) (Result, error) {
 	var res Result
 	if err := job.Validate(); err != nil {
 		return res, err
@@ -77,6 +87,16 @@ func Run(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, be 
 		return res, err
 	}
 	res.Trainer = tr
+	first := 1
+	if from != nil {
+		if err := resumeTrainer(tr, from); err != nil {
+			return res, err
+		}
+		first = from.State.Epoch + 1
+		if first > job.Epochs {
+			return res, fmt.Errorf("train: the checkpoint is at epoch %d and the job has %d epochs: nothing to do (raise epochs)", from.State.Epoch, job.Epochs)
+		}
+	}
 	if want := tr.Model().InputShape(); tensor.Numel(want) != trainSet.SampleSize() {
 		return res, fmt.Errorf("train: data set %s has samples %v, model wants %v", trainSet.Name, []int{trainSet.C, trainSet.H, trainSet.W}, want)
 	}
@@ -86,7 +106,7 @@ func Run(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, be 
 	eval := NewEvaluator(be)
 	var totalSamples int
 	var totalTime time.Duration
-	for epoch := 1; epoch <= job.Epochs; epoch++ {
+	for epoch := first; epoch <= job.Epochs; epoch++ {
 		loader.Epoch(epoch)
 		start := time.Now()
 		var lossSum float64
@@ -143,4 +163,26 @@ func Run(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, be 
 		}
 	}
 	return res, nil
+}
+
+// resumeTrainer loads a checkpoint's weights, optimizer state and step count
+// into a freshly set-up trainer of the same architecture.
+func resumeTrainer(tr *Trainer, from *Loaded) error {
+	have, want := tr.Model().Params(), from.Model.Params()
+	if len(have) != len(want) {
+		return fmt.Errorf("train: resume: the checkpoint has %d parameter tensors, the job's model %d", len(want), len(have))
+	}
+	for i, p := range have {
+		if p.Name != want[i].Name || !slices.Equal(p.T.Shape(), want[i].T.Shape()) {
+			return fmt.Errorf("train: resume: parameter %s %v does not match the checkpoint's %s %v", p.Name, p.T.Shape(), want[i].Name, want[i].T.Shape())
+		}
+		copy(p.T.Data, want[i].T.Data)
+	}
+	if len(from.Optimizer) > 0 {
+		if err := tr.Optimizer().LoadState(from.Optimizer); err != nil {
+			return fmt.Errorf("train: resume: %w", err)
+		}
+	}
+	tr.SetStepCount(from.State.Step)
+	return nil
 }
