@@ -17,6 +17,7 @@ Usage:
   troupe bench train                time one epoch of training (samples/s, allocations per step)
   troupe bench augment              augmentation throughput per transform
   troupe augment preview --out F    draw original and augmented samples as a PNG grid
+  troupe active-learn [flags]       pool-based active learning on MNIST (docs/selection.md)
   troupe help [command]             show help
 
 Run "troupe help train" for the training flags.
@@ -62,6 +63,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runEval(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "active-learn":
+		return runActive(ctx, rest, stdout, stderr)
 	case "augment":
 		return runAugment(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
@@ -71,7 +74,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want train, eval, bench, augment, help): %w", cmd, errUsage)
+	return fmt.Errorf("unknown command %q (want train, eval, bench, augment, active-learn, help): %w", cmd, errUsage)
 }
 
 // oneLine joins a multi-line error so that every failure prints as one line.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package active
+
+const raceEnabled = false
