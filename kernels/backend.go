@@ -10,7 +10,6 @@ type backend interface {
 	axpy(alpha float32, x, y []float32)
 	scale(alpha float32, x []float32)
 	dot(x, y []float32) float32
-	sum(x []float32) float32
 }
 
 // impl is the vector helpers' dispatch point. It returns a value rather
@@ -54,7 +53,8 @@ func (goBackend) dot(x, y []float32) float32 {
 	return gonum.Implementation{}.Sdot(len(x), x, 1, y, 1)
 }
 
-// sum has no gonum counterpart (Sasum sums magnitudes), so it is plain Go.
+// sum is the generic implementation's Sum (see streams). It has no gonum
+// counterpart (Sasum sums magnitudes), so it is plain Go.
 // Eight independent accumulators hide the latency of the dependent adds,
 // which is what bounds a single-accumulator loop.
 func (goBackend) sum(x []float32) float32 {

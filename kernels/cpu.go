@@ -39,15 +39,21 @@ const minParallelFlops = 1 << 21
 type CPU struct {
 	arch    arch
 	threads int
-	// minFlops is minParallelFlops; tests lower it to split small products.
-	minFlops int
+	// minFlops is minParallelFlops and minSGD minSGDPart; tests lower
+	// them to split small calls.
+	minFlops, minSGD int
 
 	mu     sync.Mutex
 	closed bool
 	ws     []workspace // ws[t] belongs to thread t; thread 0 is the caller
+	kind   taskKind    // what the call in progress computes
 	call   gemmCall    // the product in progress, read by the workers
 	split  split       // how it is divided
-	pool   pool        // the workers, see pool.go
+	sgd    sgdCall     // the SGD update in progress
+	// task is the Run in progress, in runParts parts.
+	task     Task
+	runParts int
+	pool     pool // the workers, see pool.go
 }
 
 // NewCPU returns a CPU that runs products on threads goroutines (the caller
@@ -68,6 +74,7 @@ func NewCPU(threads int, impl Impl) (*CPU, error) {
 		arch:     archOf(impl.Resolve()),
 		threads:  threads,
 		minFlops: minParallelFlops,
+		minSGD:   minSGDPart,
 		ws:       make([]workspace, threads),
 	}
 	c.startWorkers()
@@ -118,8 +125,25 @@ func (c *CPU) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 	c.call = gemmCall{}
 }
 
-// part computes part t of the product in progress.
+// taskKind says which of a CPU's calls the workers are computing.
+type taskKind uint8
+
+const (
+	taskGemm taskKind = iota
+	taskSGD
+	taskRun
+)
+
+// part computes part t of the call in progress.
 func (c *CPU) part(t int) {
+	switch c.kind {
+	case taskSGD:
+		c.sgd.part(t)
+		return
+	case taskRun:
+		c.task.RunPart(t, c.runParts)
+		return
+	}
 	i0, i1, j0, j1 := c.split.bounds(&c.arch, &c.call, t)
 	c.ws[t].run(&c.arch, &c.call, i0, i1, j0, j1)
 }

@@ -5,10 +5,20 @@
 //
 //   - Sgemm, a row-major general matrix multiply, C = alpha*op(A)*op(B) + beta*C,
 //     and CPU, which runs it on a pool of worker goroutines with a chosen
-//     implementation;
+//     implementation, and runs other work split into parts (CPU.Run, with
+//     CPU.SgemmPart for the products inside a part);
 //   - ConvOut, Im2col and Col2im, which turn convolution and its gradient
-//     into matrix multiplies;
-//   - Axpy, Scale, Dot and Sum, the vector helpers of the engine's hot loops.
+//     into matrix multiplies, and MaxPool;
+//   - Axpy, Scale, Dot and Sum, the vector helpers of the engine's hot loops;
+//   - SGD, the fused update of stochastic gradient descent with momentum,
+//     which a CPU also splits between its threads, and ReLU and
+//     ReLUBackward, the rectifier and its gradient.
+//
+// Besides Sgemm's micro-kernels, the elementwise loops (SGD, ReLU, Sum),
+// the short strided row copies of Im2col and Col2im and the 2×2 case of
+// MaxPool are in assembly for AVX-512, and most for AVX2, with portable Go
+// for the rest; all share the implementation Sgemm selects, and each has a
+// conformance suite in kerneltest run against every implementation.
 //
 // All matrices are row-major; a leading dimension (lda, ldb, ldc) is the
 // distance in elements between the starts of two consecutive stored rows,

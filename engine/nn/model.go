@@ -199,11 +199,28 @@ func initWeight(w *tensor.Tensor, fanIn, fanOut int, rectified bool, rng *rand.R
 }
 
 // Forward runs the model on a batch x [N, input...] and returns its output.
+//
+// A ReLU followed by max pooling runs in the other order: the rectifier
+// is monotonic, so pooling first gives the same values and, since each
+// window keeps its first maximum, the same gradients, with a quarter of
+// the rectifier's work for 2×2 windows.
 func (m *Model) Forward(g *tensor.Graph, x *tensor.Tensor) *tensor.Tensor {
-	for _, l := range m.layers {
-		x = l.forward(g, x)
+	for i := 0; i < len(m.layers); i++ {
+		if i+1 < len(m.layers) && isReLU(m.layers[i]) {
+			if pool, ok := m.layers[i+1].(maxPool2d); ok {
+				x = g.ReLU(pool.forward(g, x))
+				i++
+				continue
+			}
+		}
+		x = m.layers[i].forward(g, x)
 	}
 	return x
+}
+
+func isReLU(l layer) bool {
+	a, ok := l.(activation)
+	return ok && spec.LayerType(a) == spec.ReLU
 }
 
 // Params returns the model's parameters in layer order.

@@ -35,6 +35,9 @@
 // The per-step scalars (bias corrections, lr/(1-beta1^t), 1-lr*wd,
 // 1-dampening) are computed in float64 and rounded once to float32, as
 // PyTorch computes them in Python floats; the element-wise work is float32.
+// SGD's runs in package kernels, vectorised and with fused multiply-adds
+// where the CPU has them (SGDConfig.CPU also splits it between threads),
+// so its last bits depend on the CPU but not on the thread count.
 // Hyper-parameters are float32, so a beta of 0.9 means float32(0.9).
 // PyTorch's Adam uses lerp for the first moment; the two forms agree to
 // float32 rounding.

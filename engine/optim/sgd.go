@@ -3,6 +3,8 @@ package optim
 import (
 	"fmt"
 	"slices"
+
+	"github.com/troupe-ml/troupe/kernels"
 )
 
 // SGDConfig holds the hyper-parameters of torch.optim.SGD other than the
@@ -12,6 +14,11 @@ type SGDConfig struct {
 	WeightDecay float32
 	Nesterov    bool
 	Dampening   float32
+	// CPU, when not nil, runs the updates with its implementation and
+	// splits large parameters between its threads; otherwise they run on
+	// the calling goroutine with the fastest implementation. It is not a
+	// hyper-parameter: the result does not depend on the thread count.
+	CPU *kernels.CPU
 }
 
 // SGD is stochastic gradient descent with optional momentum, dampening,
@@ -66,24 +73,30 @@ func NewSGD(params []Param, c SGDConfig) (*SGD, error) {
 func (o *SGD) Step(lr float32) {
 	// PyTorch starts the buffer as a plain copy of the first gradient; the
 	// general update with these two factors does exactly that.
-	bufScale := o.cfg.Momentum
-	gradScale := float32(1 - float64(o.cfg.Dampening))
+	s := kernels.SGDStep{
+		LR:        lr,
+		BufScale:  o.cfg.Momentum,
+		GradScale: float32(1 - float64(o.cfg.Dampening)),
+		Nesterov:  o.cfg.Nesterov,
+		Momentum:  o.cfg.Momentum,
+	}
 	if o.step == 0 {
-		bufScale, gradScale = 0, 1
+		s.BufScale, s.GradScale = 0, 1
 	}
 	for i := range o.params {
 		p := &o.params[i]
-		wd := o.cfg.WeightDecay
+		s.WeightDecay = o.cfg.WeightDecay
 		if p.NoDecay {
-			wd = 0
+			s.WeightDecay = 0
 		}
-		switch {
-		case o.momentum == nil:
-			sgdPlain(p.Data, p.Grad, lr, wd)
-		case o.cfg.Nesterov:
-			sgdNesterov(p.Data, p.Grad, o.momentum[i], lr, wd, o.cfg.Momentum, bufScale, gradScale)
-		default:
-			sgdMomentum(p.Data, p.Grad, o.momentum[i], lr, wd, bufScale, gradScale)
+		var buf []float32
+		if o.momentum != nil {
+			buf = o.momentum[i]
+		}
+		if o.cfg.CPU != nil {
+			o.cfg.CPU.SGD(s, p.Data, p.Grad, buf)
+		} else {
+			kernels.SGD(s, p.Data, p.Grad, buf)
 		}
 	}
 	o.step++
@@ -109,30 +122,4 @@ func (o *SGD) LoadState(ts []StateTensor) error {
 	}
 	o.step = step
 	return nil
-}
-
-func sgdPlain(d, g []float32, lr, wd float32) {
-	g = g[:len(d)]
-	for i := range d {
-		d[i] -= lr * (g[i] + wd*d[i])
-	}
-}
-
-func sgdMomentum(d, g, buf []float32, lr, wd, bufScale, gradScale float32) {
-	g, buf = g[:len(d)], buf[:len(d)]
-	for i := range d {
-		b := bufScale*buf[i] + gradScale*(g[i]+wd*d[i])
-		buf[i] = b
-		d[i] -= lr * b
-	}
-}
-
-func sgdNesterov(d, g, buf []float32, lr, wd, momentum, bufScale, gradScale float32) {
-	g, buf = g[:len(d)], buf[:len(d)]
-	for i := range d {
-		gi := g[i] + wd*d[i]
-		b := bufScale*buf[i] + gradScale*gi
-		buf[i] = b
-		d[i] -= lr * (gi + momentum*b)
-	}
 }

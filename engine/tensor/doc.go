@@ -11,7 +11,9 @@
 //
 // Heavy products (matrix multiply, convolution unfolding) go through the
 // [Backend] seam, implemented for the CPU by the kernels package; a GPU backend
-// plugs in at the same place. Elementwise work is plain Go here.
+// plugs in at the same place. Elementwise work is plain Go here, except the
+// rectifier, max pooling and the sums of bias gradients, which call the
+// kernels package's vector loops.
 //
 // Shape mismatches between operands are programming errors and panic with a
 // message naming the operation. Problems that depend on data (a class label or an
@@ -19,6 +21,11 @@
 // [Graph.Err], so callers that take data from outside return an error rather than
 // crash.
 //
-// Not here: layers with parameters (package nn), optimizers (package optim), data
-// loading, or any concurrency.
+// A convolution on a [CPUBackend] whose kernels.CPU has several threads splits
+// its images between them, each with its own buffers; its weight and bias
+// gradients then depend on the thread count, but not on the run. Nothing else
+// here is concurrent.
+//
+// Not here: layers with parameters (package nn), optimizers (package optim), or
+// data loading.
 package tensor

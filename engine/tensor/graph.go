@@ -22,6 +22,8 @@ type Graph struct {
 	apos  int
 
 	scratch []float32 // per-op temporary space, never live across ops
+	pass    uint64    // counts Backward calls, see Tensor.gradPass
+	conv    convTask  // the convolution pass in progress, with its buffers
 	err     error
 }
 
@@ -78,6 +80,7 @@ func (g *Graph) alloc(grad bool, shape ...int) *Tensor {
 		g.arena = append(g.arena, t)
 	}
 	g.apos++
+	t.arena = true
 	t.shape = append(t.shape[:0], shape...)
 	t.Data = grow(t.Data, n)
 	t.dev = g.be.Device()
@@ -186,16 +189,31 @@ func (g *Graph) Backward(loss *Tensor) error {
 	if !loss.requiresGrad {
 		return errors.New("tensor: Backward: loss does not depend on any tensor that requires a gradient")
 	}
-	for _, t := range g.arena[:g.apos] {
-		if t.requiresGrad {
-			clear(t.Grad)
-		}
-	}
+	// Intermediate gradients are zeroed lazily, each just before the
+	// first node that adds to it or reads it, rather than all up front:
+	// the memory is then still in cache when the gradient is written.
+	g.pass++
+	g.zeroGrad(loss)
 	loss.Grad[0] = 1
 	for i := g.npos - 1; i >= 0; i-- {
-		g.backward(&g.nodes[i])
+		n := &g.nodes[i]
+		g.zeroGrad(n.out)
+		g.zeroGrad(n.a)
+		g.zeroGrad(n.b)
+		g.zeroGrad(n.c)
+		g.backward(n)
 	}
 	return nil
+}
+
+// zeroGrad clears the gradient of intermediate tensor t the first time
+// the current Backward pass meets it. Leaves, whose gradients accumulate
+// across passes, are left alone.
+func (g *Graph) zeroGrad(t *Tensor) {
+	if t != nil && t.arena && t.requiresGrad && t.gradPass != g.pass {
+		clear(t.Grad)
+		t.gradPass = g.pass
+	}
 }
 
 func (g *Graph) backward(n *node) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/troupe-ml/troupe/kernels"
 )
 
 // MaxRank is the most dimensions the operands of broadcasting, Reshape and
@@ -216,9 +218,7 @@ func (g *Graph) unary(op opKind, x *Tensor) *Tensor {
 	o := out.Data
 	switch op {
 	case opReLU:
-		for i, v := range x.Data {
-			o[i] = max(v, 0)
-		}
+		kernels.ReLU(x.Data, o)
 	case opGELU:
 		for i, v := range x.Data {
 			o[i] = float32(float64(v) * normCDF(float64(v)))
@@ -268,11 +268,7 @@ func unaryBackward(nd *node) {
 	gx, d := x.Grad, y.Grad
 	switch nd.op {
 	case opReLU:
-		for i, v := range x.Data {
-			if v > 0 {
-				gx[i] += d[i]
-			}
-		}
+		kernels.ReLUBackward(x.Data, d, gx)
 	case opGELU:
 		for i, v := range x.Data {
 			xv := float64(v)

@@ -1,6 +1,10 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/troupe-ml/troupe/kernels"
+)
 
 // MatMul returns a·b for a [m,k] and b [k,n].
 func (g *Graph) MatMul(a, b *Tensor) *Tensor {
@@ -44,18 +48,41 @@ func (g *Graph) Linear(x, w, bias *Tensor) *Tensor {
 	r := copy(shape[:], x.shape)
 	shape[r-1] = out
 	y := g.alloc(grad, shape[:r]...)
-	beta := float32(0)
-	if bias != nil {
-		for i := 0; i < rows; i++ {
-			copy(y.Data[i*out:(i+1)*out], bias.Data)
+	if g.be.Device() == CPU && rows*(in+out) < out*in {
+		g.linearTransposed(x, w, bias, y, rows)
+	} else {
+		beta := float32(0)
+		if bias != nil {
+			for i := 0; i < rows; i++ {
+				copy(y.Data[i*out:(i+1)*out], bias.Data)
+			}
+			beta = 1
 		}
-		beta = 1
+		g.be.Gemm(false, true, rows, out, in, 1, x.Data, in, w.Data, in, beta, y.Data, out)
 	}
-	g.be.Gemm(false, true, rows, out, in, 1, x.Data, in, w.Data, in, beta, y.Data, out)
 	if grad {
 		g.record(opLinear, y, x, w, bias)
 	}
 	return y
+}
+
+// linearTransposed computes y = x·wᵀ + bias as yᵀ = w·xᵀ + bias, then
+// transposes. The product packs its transposed operand, so this packs x
+// instead of w, which for a weight with more elements than x and y
+// together is less work. Each element is the same chain of fused
+// multiply-adds either way, so y is the same bit for bit.
+func (g *Graph) linearTransposed(x, w, bias, y *Tensor, rows int) {
+	out, in := w.shape[0], w.shape[1]
+	yt := g.temp(out * rows)
+	beta := float32(0)
+	if bias != nil {
+		for j, b := range bias.Data {
+			fill(yt[j*rows:(j+1)*rows], b)
+		}
+		beta = 1
+	}
+	g.be.Gemm(false, true, out, rows, in, 1, w.Data, in, x.Data, in, beta, yt, rows)
+	kernels.Transpose(out, rows, yt, rows, y.Data, out)
 }
 
 func (g *Graph) linearBackward(nd *node) {
@@ -69,11 +96,10 @@ func (g *Graph) linearBackward(nd *node) {
 		g.be.Gemm(true, false, out, in, rows, 1, y.Grad, out, x.Data, in, 1, w.Grad, in)
 	}
 	if bias != nil && bias.requiresGrad {
+		// Row by row as a plain loop would, but vectorised: a product
+		// by 1 is exact, so the sums are the same.
 		for i := 0; i < rows; i++ {
-			row := y.Grad[i*out : (i+1)*out]
-			for j, v := range row {
-				bias.Grad[j] += v
-			}
+			kernels.Axpy(1, y.Grad[i*out:(i+1)*out], bias.Grad)
 		}
 	}
 }

@@ -36,6 +36,10 @@ type Tensor struct {
 
 	dev          Device
 	requiresGrad bool
+	// arena marks a graph's intermediate tensor, whose Grad Backward
+	// zeroes, in pass gradPass, before anything adds to it.
+	arena    bool
+	gradPass uint64
 }
 
 // New returns a zeroed CPU tensor of the given shape.

@@ -1,8 +1,11 @@
 // Command _generate writes the amd64 assembly of package kernels and its Go
-// declarations (stubs_amd64.go): the SGEMM micro-kernels for AVX-512 and
-// AVX2+FMA, each in two layouts of the A operand, and the copies that pack
-// panels (row copies, padded copies and the 8×8 transposing copy used to
-// pack a transposed B).
+// declarations (the *stubs_amd64.go files): the SGEMM micro-kernels for
+// AVX-512 and AVX2+FMA, each in two layouts of the A operand; the copies
+// that pack panels (row copies, padded copies and the 8×8 transposing copy
+// used to pack a transposed B); the elementwise loops (streams: the SGD
+// updates, Sum and the rectifier, see stream.go); the short strided row
+// copies of Im2col and Col2im (window.go); and 2×2 max pooling
+// (maxpool.go).
 //
 // Run it from the kernels folder with go generate; -o writes the files to
 // another folder. It uses only the standard library, so the kernels module
@@ -72,6 +75,16 @@ func main() {
 	write("copyrows_amd64.s", copyRows())
 	write("copypad_amd64.s", copyPad())
 	write("stubs_amd64.go", stubs())
+	write("stream_amd64.s", streamFile())
+	write("streamstubs_amd64.go", streamStubs())
+	write("window_amd64.s", windowFile())
+	write("windowstubs_amd64.go", windowStubs())
+	write("im2col_amd64.s", im2colRowsFile())
+	write("im2colstubs_amd64.go", im2colRowsStubs())
+	write("col2im_amd64.s", col2imRowsFile())
+	write("col2imstubs_amd64.go", col2imRowsStubs())
+	write("maxpool_amd64.s", maxPoolFile())
+	write("maxpoolstubs_amd64.go", maxPoolStubs())
 }
 
 func write(name string, src []byte) {

@@ -132,6 +132,13 @@ func convCases(rng *rand.Rand) []convCase {
 		{1, 3, 3, 7, 7, 2, 2, 1, 1},
 		{2, 1, 1, 7, 7, 4, 4, 1, 1},
 		{1, 3, 4, 7, 6, 2, 3, 2, 1},
+		// Output rows around the 16- and 32-element boundaries of
+		// vector loops, and wider.
+		{2, 4, 16, 3, 1, 1, 0, 1, 1},
+		{1, 5, 33, 3, 3, 1, 1, 1, 1},
+		{2, 6, 32, 1, 3, 0, 1, 1, 1},
+		{1, 4, 40, 2, 5, 0, 2, 1, 1},
+		{3, 3, 19, 2, 4, 1, 3, 2, 1},
 	}
 	for sh := 1; sh <= 3; sh++ {
 		for sw := 1; sw <= 3; sw++ {

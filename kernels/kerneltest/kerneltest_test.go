@@ -3,6 +3,7 @@ package kerneltest
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -222,5 +223,181 @@ func TestGuardsDetectWrites(t *testing.T) {
 	}
 	if !strings.Contains(gemmCase{m: 1}.String(), "m=1") {
 		t.Fatal("gemmCase.String does not name m")
+	}
+}
+
+func TestRefSGDPasses(t *testing.T) {
+	TestSGD(t, RefSGD)
+}
+
+func TestRefSGDSmall(t *testing.T) {
+	// p = 1, g = 1, wd = 0.5: g' = 1.5; buf = 0.5*2 + 2*1.5 = 4; Nesterov
+	// step 1.5 + 0.25*4 = 2.5, p = 1 - 0.1*2.5 = 0.75.
+	p, g, buf := []float32{1}, []float32{1}, []float32{2}
+	RefSGD(SGDStep{LR: 0.1, WeightDecay: 0.5, BufScale: 0.5, GradScale: 2, Nesterov: true, Momentum: 0.25}, p, g, buf)
+	if p[0] != 0.75 || buf[0] != 4 || g[0] != 1 {
+		t.Fatalf("RefSGD: p, g, buf = %v, %v, %v; want 0.75, 1, 4", p[0], g[0], buf[0])
+	}
+	// Without a buffer: p = 1 - 0.1*1.5.
+	p = []float32{1}
+	RefSGD(SGDStep{LR: 0.1, WeightDecay: 0.5}, p, g, nil)
+	if p[0] != float32(0.85) {
+		t.Fatalf("RefSGD without buffer: p = %v, want 0.85", p[0])
+	}
+}
+
+func TestSGDCatchesBugs(t *testing.T) {
+	broken := map[string]SGDFunc{
+		"weight decay ignored": func(s SGDStep, p, g, buf []float32) {
+			s.WeightDecay = 0
+			RefSGD(s, p, g, buf)
+		},
+		"Nesterov ignored": func(s SGDStep, p, g, buf []float32) {
+			s.Nesterov = false
+			RefSGD(s, p, g, buf)
+		},
+		"last element skipped": func(s SGDStep, p, g, buf []float32) {
+			if len(p) > 0 {
+				p = p[:len(p)-1]
+			}
+			RefSGD(s, p, g, buf)
+		},
+		"buffer not stored": func(s SGDStep, p, g, buf []float32) {
+			RefSGD(s, p, g, slices.Clone(buf))
+		},
+		"gradient modified": func(s SGDStep, p, g, buf []float32) {
+			RefSGD(s, p, g, buf)
+			if len(g) > 0 {
+				g[0] = 0
+			}
+		},
+		"write past the end of p": func(s SGDStep, p, g, buf []float32) {
+			RefSGD(s, p, g, buf)
+			if len(p) < cap(p) {
+				p[:len(p)+1][len(p)] = 0
+			}
+		},
+		"relative error 1e-5": func(s SGDStep, p, g, buf []float32) {
+			RefSGD(s, p, g, buf)
+			for i := range p {
+				p[i] *= 1 + 1e-5
+			}
+		},
+	}
+	for name, sgd := range broken {
+		t.Run(name, func(t *testing.T) {
+			var r recorder
+			checkSGD(&r, sgd)
+			if len(r.msgs) == 0 {
+				t.Fatalf("suite passed a kernel with bug %q", name)
+			}
+			t.Logf("first report: %s", r.msgs[0])
+		})
+	}
+}
+
+func TestRefReLUPasses(t *testing.T) {
+	TestReLU(t, RefReLU, RefReLUBackward)
+}
+
+func TestReLUCatchesBugs(t *testing.T) {
+	type pair struct {
+		relu     ReLUFunc
+		backward ReLUBackwardFunc
+	}
+	broken := map[string]pair{
+		"NaN dropped": {func(x, y []float32) {
+			for i, v := range x {
+				y[i] = 0
+				if v > 0 {
+					y[i] = v
+				}
+			}
+		}, RefReLUBackward},
+		"last element skipped": {func(x, y []float32) {
+			if len(x) > 0 {
+				RefReLU(x[:len(x)-1], y)
+			}
+		}, RefReLUBackward},
+		"gradient at zero": {RefReLU, func(x, dy, dx []float32) {
+			for i, v := range x {
+				if v >= 0 {
+					dx[i] += dy[i]
+				}
+			}
+		}},
+		"gradient overwritten": {RefReLU, func(x, dy, dx []float32) {
+			clear(dx)
+			RefReLUBackward(x, dy, dx)
+		}},
+		"write past the end of y": {func(x, y []float32) {
+			RefReLU(x, y)
+			if len(y) < cap(y) {
+				y[:len(y)+1][len(y)] = 0
+			}
+		}, RefReLUBackward},
+	}
+	for name, p := range broken {
+		t.Run(name, func(t *testing.T) {
+			var r recorder
+			checkReLU(&r, p.relu, p.backward)
+			if len(r.msgs) == 0 {
+				t.Fatalf("suite passed kernels with bug %q", name)
+			}
+			t.Logf("first report: %s", r.msgs[0])
+		})
+	}
+}
+
+func TestRefMaxPoolPasses(t *testing.T) {
+	TestMaxPool(t, RefMaxPool)
+}
+
+func TestMaxPoolCatchesBugs(t *testing.T) {
+	broken := map[string]MaxPoolFunc{
+		"last maximum kept": func(x []float32, planes, h, w, size, stride int, y []float32, arg []int32) {
+			oh, ow := convOut(h, size, 0, stride), convOut(w, size, 0, stride)
+			for p := range planes {
+				for i := range oh {
+					for j := range ow {
+						o := (p*oh+i)*ow + j
+						best := p*h*w + i*stride*w + j*stride
+						for di := range size {
+							for dj := range size {
+								e := p*h*w + (i*stride+di)*w + j*stride + dj
+								if x[e] >= x[best] {
+									best = e
+								}
+							}
+						}
+						y[o] = x[best]
+						if arg != nil {
+							arg[o] = int32(best)
+						}
+					}
+				}
+			}
+		},
+		"stride ignored": func(x []float32, planes, h, w, size, stride int, y []float32, arg []int32) {
+			if stride == size {
+				RefMaxPool(x, planes, h, w, size, stride, y, arg)
+			}
+		},
+		"arg off by one": func(x []float32, planes, h, w, size, stride int, y []float32, arg []int32) {
+			RefMaxPool(x, planes, h, w, size, stride, y, arg)
+			for i := range arg {
+				arg[i]++
+			}
+		},
+	}
+	for name, mp := range broken {
+		t.Run(name, func(t *testing.T) {
+			var r recorder
+			checkMaxPool(&r, mp)
+			if len(r.msgs) == 0 {
+				t.Fatalf("suite passed a kernel with bug %q", name)
+			}
+			t.Logf("first report: %s", r.msgs[0])
+		})
 	}
 }
