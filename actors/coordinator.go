@@ -18,8 +18,8 @@ import (
 // epoch at the loader and admits every replica to the shards' clocks,
 // counts the batches done, and once every replica has left the clocks
 // (so that the last synchronous update is applied) it gathers the
-// parameters for evaluation, writes the checkpoint, collects the stages'
-// metrics and reports the epoch.
+// parameters for evaluation and the optimizer state, writes the
+// checkpoint, collects the stages' metrics and reports the epoch.
 type coordinator struct {
 	p   *plan
 	t   *topology
@@ -28,6 +28,7 @@ type coordinator struct {
 
 	model  *nn.Model // evaluation copy of the parameters
 	params []optim.Param
+	state  *stateGather // the shards' optimizer state, for the checkpoint
 	eval   *train.Evaluator
 	sched  optim.Schedule // for reporting learning rates
 
@@ -103,6 +104,7 @@ func (c *coordinator) start() error {
 		return err
 	}
 	c.params = train.OptimParams(c.model)
+	c.state = newStateGather(c.params, c.p.shards)
 	c.eval = train.NewEvaluator(c.p.backend)
 	c.sched, err = train.NewSchedule(c.p.job, c.p.stepsPerEpoch)
 	return err
@@ -137,6 +139,7 @@ func (c *coordinator) do(ctx actor.Context, acts []core.CoordinatorAction, err e
 func (c *coordinator) startEpoch(ctx actor.Context, epoch int) {
 	c.epoch, c.epochStart = epoch, time.Now()
 	c.lossSum, c.samples, c.left, c.gotParams = 0, 0, 0, 0
+	c.state.reset()
 	c.admits = make([][]uint64, c.p.workers)
 	c.epochMet = newMetrics(c.p)
 	// The loader answers with its own report and one per link.
@@ -222,9 +225,16 @@ func (c *coordinator) evalParams(ctx actor.Context, m *messages.Params) error {
 		return fmt.Errorf("parameters from shard %d of %d: %w", k, c.p.shards, core.ErrProtocol)
 	}
 	segs := c.p.parts[k]
-	vals, err := matchTensors(segs, m.GetParams(), fmt.Sprintf("parameters from shard %d", k))
+	ts := m.GetParams()
+	if len(ts) < len(segs) {
+		return fmt.Errorf("parameters from shard %d: %d tensors, want at least %d", k, len(ts), len(segs))
+	}
+	vals, err := matchTensors(nil, segs, ts[:len(segs)])
 	if err != nil {
-		return err
+		return fmt.Errorf("parameters from shard %d: %w", k, err)
+	}
+	if err := c.state.add(k, ts[len(segs):]); err != nil {
+		return fmt.Errorf("shard %d: %w", k, err)
 	}
 	for j, s := range segs {
 		copy(c.params[s.param].Data[s.lo:s.hi], vals[j])
@@ -253,15 +263,19 @@ func (c *coordinator) evalParams(ctx actor.Context, m *messages.Params) error {
 	return c.do(ctx, acts, err)
 }
 
-// checkpoint writes the evaluated parameters. The optimizer state stays
-// on the shards and is not saved yet.
+// checkpoint writes the evaluated parameters and the optimizer state the
+// shards sent with them, in the plain loop's format.
 func (c *coordinator) checkpoint() error {
 	if c.p.job.Out == "" {
 		return nil
 	}
+	opt, err := c.state.state()
+	if err != nil {
+		return fmt.Errorf("epoch %d: %w", c.epoch, err)
+	}
 	path := filepath.Join(c.p.job.Out, train.CheckpointName)
 	st := train.State{Job: c.p.job, Epoch: c.epoch, Step: int(c.version), TestAccuracy: c.rep.TestAccuracy, TrainLoss: c.rep.TrainLoss}
-	if err := train.SaveModel(path, c.model, st); err != nil {
+	if err := train.SaveCheckpointState(path, c.model, opt, st); err != nil {
 		return fmt.Errorf("epoch %d: %w", c.epoch, err)
 	}
 	c.res.Checkpoint = path

@@ -41,9 +41,9 @@
 // (Batch.link_seq) before stepping its Receiver.
 //
 // For each batch a replica pulls its step's parameters from every shard,
-// copies them into its model, computes the gradients (train.Trainer
-// without optimizer), clips them when the job asks, pushes each shard its
-// slice, returns the credit and reports BatchDone. The shards lay the
+// computes the gradients on them (train.Trainer without optimizer), clips
+// them when the job asks, returns the credit, reports BatchDone and pushes
+// each shard its slice. The shards lay the
 // model's parameters end to end and own contiguous, size-balanced ranges
 // (a tensor may be split). Each runs the job's optimizer on its slices and
 // a core.Clock that answers pulls and forms updates under BSP, SSP or
@@ -52,22 +52,58 @@
 // received its last batch of the epoch and trained on it, it leaves the
 // clocks, so that BSP rounds stop waiting for it, and tells the
 // coordinator. Once every batch is done and every replica has left, every
-// update is applied: the coordinator gathers the parameters, evaluates,
-// writes the checkpoint, collects each stage's metrics and reports the
-// epoch.
+// update is applied: the coordinator gathers the parameters and the
+// optimizer state, evaluates, writes the checkpoint, collects each stage's
+// metrics and reports the epoch.
 //
 // With one replica under BSP the result is bit for bit the plain loop's
 // (train.Run), with any number of shards: the optimizers are elementwise,
 // and a lone gradient reaches them unchanged.
+//
+// # Memory hand-off
+//
+// Batches, parameters and gradients are large, and a step moves all three,
+// so in one process they travel as views (messages.ViewFloat32) of memory
+// that the message lends to its receiver until a later message gives it
+// back. Nothing is copied on the way, and the same messages marshal as
+// usual for the wire, where the receiver owns what it decodes; memory comes
+// back only by a message sent after the receiver got the loan, so by then
+// a remote send has marshalled it too.
+//
+//   - A Batch lends the loader's inputs buffer until the consumer's Credit
+//     acknowledges the batch; the loader then fills it again.
+//   - A PushGradients lends the replica's Grad buffers until the shard's
+//     next Params reply to that replica: the shard applies the gradient
+//     before then (the clocks apply every push before they answer the
+//     pusher's next pull), or else copies it. A lone replica always pushes the same
+//     memory, so its shard's optimizer reads the gradients there.
+//   - A Params reply shows memory that stays unchanged until the replica's
+//     next message to that shard, so the replica computes on it directly
+//     (a tensor split across shards is copied into one buffer). Under BSP,
+//     or for a lone replica, that is the shard's live parameters, since no
+//     update can happen before the replica's next push; otherwise it is a
+//     copy the shard keeps per replica.
+//   - Each side reuses its PullParams, PushGradients and Params messages
+//     once the other has answered, so a step allocates no tensors.
+//
+// A lone shard serving a lone replica runs on the goroutine of whoever sends
+// to it (protoactor's synchronized dispatcher): the replica waits for every
+// update anyway, and so the update runs where the plain loop runs its
+// optimizer, without two goroutine hand-offs per step.
 //
 // # Failures
 //
 // An augmenter that panics is restarted by its supervisor, which hands it
 // the failed batch again (protoactor does not), after a short backoff, up
 // to three times; then the job fails with an error naming the augmenter,
-// the batch and the cause. A failure of any other actor, an error from a
-// state machine or an engine call, or the context's cancellation ends the
-// run; Run stops every actor and returns the error.
+// the batch and the cause. The loader keeps its state outside the actor,
+// the message it was handling and the actions it had left included, so a
+// loader that panics is restarted after a short backoff and carries on
+// where it stopped, without losing or repeating a batch; after three
+// crashes in a row the job fails with an error naming the loader and the
+// batch. A failure of any other actor, an error from a state machine or an
+// engine call, or the context's cancellation ends the run; Run stops every
+// actor and returns the error.
 //
 // # What it does not do yet
 //
@@ -79,8 +115,12 @@
 //     kept samples are not regrouped into full batches as in the paper.
 //   - Gradient clipping with several replicas clips each replica's
 //     gradient before averaging, not the average.
-//   - Checkpoints hold the weights and the training state but not the
-//     optimizer state, which the shards own; resuming is not supported.
+//   - Resuming: checkpoints hold the weights, the training state and the
+//     shards' optimizer state, stitched into the plain loop's format, from
+//     which the plain loop can resume (train.RunFrom), but the pipeline
+//     cannot start from one yet. The optimizer state travels
+//     in the Params message that answers Evaluate, after the parameters;
+//     a message type of its own would say so more plainly.
 //   - Remote placement: everything runs in one process, and a replica or
 //     shard that dies is not replaced. The job actor's supervision and the
 //     shared outcome of a run are in-process only.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/troupe-ml/troupe/actors/core"
+	"github.com/troupe-ml/troupe/engine/train"
 )
 
 var errInjected = errors.New("injected fault")
@@ -130,5 +132,115 @@ func TestCancelStopsRun(t *testing.T) {
 	}
 	if _, _, err := Run(ctx, cfg, synth(32, 1), synth(10, 2)); !errors.Is(err, context.Canceled) {
 		t.Errorf("run with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// A loader that crashes anywhere in making or sending a batch is restarted
+// and carries on where it stopped: with one replica the run stays bit for
+// bit the plain loop's, so no batch was lost, repeated or reordered, and
+// with several every sample is still trained on once per epoch.
+func TestLoaderCrashIsResumed(t *testing.T) {
+	noLeak(t)
+	trainSet, testSet := synth(192, 1), synth(50, 2)
+	type at struct {
+		epoch      uint64
+		seq, where int
+	}
+	// How often each point fails before it lets the batch through; 3 is
+	// the whole budget of crashes in a row.
+	faults := map[at]int{
+		{1, 0, faultBeforeNext}: 1,
+		{1, 2, faultInNext}:     2,
+		{1, 4, faultBeforeSend}: 1,
+		{2, 1, faultInNext}:     loaderRetries,
+		{2, 5, faultBeforeNext}: 1,
+	}
+	want := 0
+	for _, n := range faults {
+		want += n
+	}
+	inject := func() (func(uint64, int, int) error, func() int) {
+		var mu sync.Mutex
+		calls := map[at]int{}
+		injected := 0
+		hook := func(epoch uint64, seq, where int) error {
+			mu.Lock()
+			defer mu.Unlock()
+			k := at{epoch, seq, where}
+			calls[k]++
+			if calls[k] <= faults[k] {
+				injected++
+				return errInjected
+			}
+			return nil
+		}
+		return hook, func() int { mu.Lock(); defer mu.Unlock(); return injected }
+	}
+
+	// A lost message would stall the run rather than fail it.
+	stallGuard := func(t *testing.T) context.Context {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		t.Cleanup(cancel)
+		return ctx
+	}
+
+	t.Run("one worker matches the plain loop", func(t *testing.T) {
+		job := tinyJob(2)
+		plain := job
+		plain.Out = t.TempDir()
+		ref, err := train.Run(t.Context(), plain, trainSet, testSet, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		job.Out = t.TempDir()
+		cfg := Config{Job: job, Workers: 1, Prefetch: 2}
+		hook, injected := inject()
+		cfg.hooks.loaderFault = hook
+		got, _, err := Run(stallGuard(t), cfg, trainSet, testSet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := injected(); n != want {
+			t.Errorf("%d faults injected, want %d", n, want)
+		}
+		sameBits(t, checkpointParams(t, ref.Checkpoint), checkpointParams(t, got.Checkpoint))
+	})
+	t.Run("two workers and augmenters train every sample once", func(t *testing.T) {
+		job := tinyJob(2)
+		cfg := Config{Job: job, Workers: 2, PSShards: 2, Sync: core.Async, Augment: "noise", Augmenters: 2}
+		hook, injected := inject()
+		cfg.hooks.loaderFault = hook
+		s := newSeen(trainSet.N)
+		cfg.hooks.trained = s.trained
+		if _, _, err := Run(stallGuard(t), cfg, trainSet, testSet); err != nil {
+			t.Fatal(err)
+		}
+		s.check(t, job.Epochs)
+		if n := injected(); n != want {
+			t.Errorf("%d faults injected, want %d", n, want)
+		}
+	})
+}
+
+// A loader that keeps crashing fails the job once the budget of crashes in
+// a row is spent, with an error that names the actor, the batch and the
+// cause.
+func TestLoaderRetryBudget(t *testing.T) {
+	noLeak(t)
+	cfg := Config{Job: tinyJob(2), Workers: 2}
+	cfg.hooks.loaderFault = func(epoch uint64, seq, where int) error {
+		if epoch == 1 && seq == 3 && where == faultBeforeSend {
+			return errInjected
+		}
+		return nil
+	}
+	_, _, err := Run(t.Context(), cfg, synth(320, 1), synth(50, 2))
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("error %v, want the injected fault", err)
+	}
+	for _, want := range []string{"loader", "failed 4 times", "batch 3 of epoch 1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }

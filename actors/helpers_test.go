@@ -2,10 +2,12 @@ package actors
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
+	"github.com/troupe-ml/troupe/engine/checkpoint"
 	"github.com/troupe-ml/troupe/engine/data"
 	"github.com/troupe-ml/troupe/engine/data/datatest"
 	"github.com/troupe-ml/troupe/engine/spec"
@@ -46,6 +48,26 @@ func checkpointParams(t *testing.T, path string) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, p := range l.Model.Params() {
 		out[p.Name] = p.T.Data
+	}
+	return out
+}
+
+// checkpointState loads the optimizer-state tensors of the checkpoint at
+// path, by name, and fails the test if there are none.
+func checkpointState(t *testing.T, path string) map[string][]float32 {
+	t.Helper()
+	ts, _, err := checkpoint.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]float32{}
+	for _, x := range ts {
+		if strings.HasPrefix(x.Name, "optimizer.") {
+			out[x.Name] = x.Data
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("checkpoint %s holds no optimizer state", path)
 	}
 	return out
 }

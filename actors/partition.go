@@ -49,36 +49,48 @@ func partition(params []nn.Param, k int) ([][]segment, error) {
 }
 
 // sliceTensors copies the data of each segment, which bufs returns, into
-// named tensors, as PushGradients and Params carry them.
+// named tensors that own their memory, as a Params message carries them.
 func sliceTensors(segs []segment, bufs func(i int, s segment) []float32) []*messages.NamedTensor {
+	return namedTensors(segs, bufs, messages.FromFloat32)
+}
+
+// viewTensors is sliceTensors without the copy: the tensors are views of
+// the buffers, for messages whose memory is handed over (see the package
+// documentation).
+func viewTensors(segs []segment, bufs func(i int, s segment) []float32) []*messages.NamedTensor {
+	return namedTensors(segs, bufs, messages.ViewFloat32)
+}
+
+func namedTensors(segs []segment, bufs func(i int, s segment) []float32, wrap func([]float32, []int) *messages.Tensor) []*messages.NamedTensor {
 	out := make([]*messages.NamedTensor, len(segs))
 	for i, s := range segs {
 		b := bufs(i, s)
-		out[i] = &messages.NamedTensor{Name: s.name, Offset: uint64(s.lo), Tensor: messages.FromFloat32(b, []int{len(b)})}
+		out[i] = &messages.NamedTensor{Name: s.name, Offset: uint64(s.lo), Tensor: wrap(b, []int{len(b)})}
 	}
 	return out
 }
 
 // matchTensors checks that ts are exactly the segments segs, in order, and
-// returns their data (views into the messages: read only).
-func matchTensors(segs []segment, ts []*messages.NamedTensor, what string) ([][]float32, error) {
+// returns their data (views into the messages: read only) in dst's memory.
+// The caller's error names the message.
+func matchTensors(dst [][]float32, segs []segment, ts []*messages.NamedTensor) ([][]float32, error) {
 	if len(ts) != len(segs) {
-		return nil, fmt.Errorf("%s: %d tensors, want %d", what, len(ts), len(segs))
+		return nil, fmt.Errorf("%d tensors, want %d", len(ts), len(segs))
 	}
-	out := make([][]float32, len(segs))
+	out := dst[:0]
 	for i, s := range segs {
 		t := ts[i]
 		if t.GetName() != s.name || t.GetOffset() != uint64(s.lo) {
-			return nil, fmt.Errorf("%s: tensor %d is %q at offset %d, want %q at %d", what, i, t.GetName(), t.GetOffset(), s.name, s.lo)
+			return nil, fmt.Errorf("tensor %d is %q at offset %d, want %q at %d", i, t.GetName(), t.GetOffset(), s.name, s.lo)
 		}
 		v, err := t.GetTensor().Float32()
 		if err != nil {
-			return nil, fmt.Errorf("%s: tensor %q: %w", what, s.name, err)
+			return nil, fmt.Errorf("tensor %q: %w", s.name, err)
 		}
 		if len(v) != s.len() {
-			return nil, fmt.Errorf("%s: tensor %q at offset %d has %d values, want %d", what, s.name, s.lo, len(v), s.len())
+			return nil, fmt.Errorf("tensor %q at offset %d has %d values, want %d", s.name, s.lo, len(v), s.len())
 		}
-		out[i] = v
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -60,6 +60,9 @@ type hooks struct {
 	// augmentFault, when it returns an error, makes the augmenter panic
 	// with it on that attempt (1 for the first) at batch seq of epoch.
 	augmentFault func(epoch, seq uint64, attempt int) error
+	// loaderFault, when it returns an error, makes the loader panic with
+	// it at point where (faultBeforeNext, ...) of batch seq of epoch.
+	loaderFault func(epoch uint64, seq, where int) error
 	// workerDelay makes a replica sleep before each step.
 	workerDelay func(worker int) time.Duration
 	// trained sees the samples of every batch a replica trained on.

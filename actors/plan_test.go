@@ -68,7 +68,7 @@ func TestPartitionCoversOnceBalanced(t *testing.T) {
 func TestMatchTensorsNamesTheMismatch(t *testing.T) {
 	segs := []segment{{param: 0, name: "w", lo: 2, hi: 5}}
 	good := []*messages.NamedTensor{{Name: "w", Offset: 2, Tensor: messages.FromFloat32([]float32{1, 2, 3}, []int{3})}}
-	if v, err := matchTensors(segs, good, "test"); err != nil || len(v[0]) != 3 {
+	if v, err := matchTensors(nil, segs, good); err != nil || len(v[0]) != 3 {
 		t.Fatalf("matching slice: %v, %v", v, err)
 	}
 	for _, tc := range []struct {
@@ -81,7 +81,7 @@ func TestMatchTensorsNamesTheMismatch(t *testing.T) {
 		{[]*messages.NamedTensor{{Name: "w", Offset: 2, Tensor: messages.FromFloat32([]float32{1}, []int{1})}}, "1 values"},
 		{[]*messages.NamedTensor{{Name: "w", Offset: 2}}, "nil tensor"},
 	} {
-		if _, err := matchTensors(segs, tc.ts, "test"); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := matchTensors(nil, segs, tc.ts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one saying %s", tc.ts, err, tc.want)
 		}
 	}

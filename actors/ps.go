@@ -29,12 +29,26 @@ type shard struct {
 	opt    optim.Optimizer
 	sched  optim.Schedule
 	clk    *core.Clock
-	// pushed holds gradients, as views into their messages, until an Apply
-	// names them.
-	pushed  map[gradKey][][]float32
-	version uint64 // the clock's: updates applied so far
+	// pushed holds gradients until an Apply names them: views of the
+	// pushing replica's memory, which it lent with the push, or copies in
+	// the shard's own memory once the loan ends (see keep).
+	pushed  map[gradKey]held
+	spare   [][][]float32 // own gradient buffers free for reuse
+	version uint64        // the clock's: updates applied so far
 	index   map[core.WorkerID]int
-	m       meter
+	// replies[i] answers worker i's pulls, reused once i has sent its next
+	// message. With lend its tensors are views of params; otherwise of
+	// copies[i], which each reply refreshes.
+	replies []*messages.Params
+	copies  [][][]float32
+	lend    bool
+	grads   [][][]float32 // per worker: scratch for a push's views
+	// bound is the memory the optimizer reads gradients from when it is not
+	// the shards' own Grad buffers: a lone replica's, whose pushes lend the
+	// same memory every step (see apply). tried is set once it was bound.
+	bound [][]float32
+	tried bool
+	m     meter
 }
 
 type gradKey struct {
@@ -42,9 +56,23 @@ type gradKey struct {
 	step int
 }
 
+// held is a pushed gradient; lent ones are views of the pusher's memory.
+type held struct {
+	g    [][]float32
+	lent bool
+}
+
 func newShard(p *plan, t *topology, out *outcome, k int, g *depthGauge) *shard {
 	s := &shard{p: p, t: t, out: out, k: k, name: shardName(k), segs: p.parts[k],
-		pushed: map[gradKey][][]float32{}, index: map[core.WorkerID]int{}}
+		pushed: map[gradKey]held{}, index: map[core.WorkerID]int{},
+		grads: make([][][]float32, p.workers),
+		// Under BSP an update needs a push from every live replica, and
+		// a replica pushes only once done with its parameters; a lone
+		// replica's own push is the next update whatever the consistency.
+		// Either way no update can change the parameters a reply shows
+		// before the replica's next message, so replies may show them live.
+		lend: p.sync == core.BSP || p.workers == 1,
+	}
 	for i := range p.workers {
 		s.index[workerID(i)] = i
 	}
@@ -100,7 +128,30 @@ func (s *shard) start() error {
 		return err
 	}
 	s.clk, err = core.NewClock(core.ClockConfig{Mode: s.p.sync, Staleness: s.p.staleness})
-	return err
+	if err != nil {
+		return err
+	}
+	for range s.p.workers {
+		if s.lend {
+			s.replies = append(s.replies, &messages.Params{Shard: uint32(s.k),
+				Params: viewTensors(s.segs, func(i int, _ segment) []float32 { return s.params[i].Data })})
+			continue
+		}
+		bufs := s.newBuffers()
+		s.copies = append(s.copies, bufs)
+		s.replies = append(s.replies, &messages.Params{Shard: uint32(s.k),
+			Params: viewTensors(s.segs, func(i int, _ segment) []float32 { return bufs[i] })})
+	}
+	return nil
+}
+
+// newBuffers allocates one buffer per owned segment.
+func (s *shard) newBuffers() [][]float32 {
+	bufs := make([][]float32, len(s.params))
+	for i, p := range s.params {
+		bufs[i] = make([]float32, len(p.Data))
+	}
+	return bufs
 }
 
 func (s *shard) push(ctx actor.Context, m *messages.PushGradients) error {
@@ -108,15 +159,21 @@ func (s *shard) push(ctx actor.Context, m *messages.PushGradients) error {
 	if w >= s.p.workers || int(m.GetShard()) != s.k {
 		return fmt.Errorf("push from worker %d for shard %d: %w", w, m.GetShard(), core.ErrProtocol)
 	}
-	grads, err := matchTensors(s.segs, m.GetGrads(), fmt.Sprintf("gradients from %s", workerName(w)))
-	if err != nil {
-		return err
-	}
 	key := gradKey{w: workerID(w), step: int(m.GetStep())}
 	if _, dup := s.pushed[key]; dup {
 		return nil // a repeat of a push that is still pending
 	}
-	s.pushed[key] = grads
+	if k, ok := s.lentBy(key.w); ok {
+		// The scratch below still holds that loan; only a replica that
+		// pushes twice without a reply between can cause this.
+		return fmt.Errorf("push from %s for step %d while its push for step %d is held: %w", key.w, key.step, k.step, core.ErrProtocol)
+	}
+	grads, err := matchTensors(s.grads[w], s.segs, m.GetGrads())
+	if err != nil {
+		return fmt.Errorf("gradients from %s: %w", workerName(w), err)
+	}
+	s.grads[w] = grads
+	s.pushed[key] = held{g: grads, lent: true}
 	acts, err := s.clk.Step(core.Push{Worker: key.w, Step: key.step, Version: m.GetParamVersion()})
 	if err != nil {
 		delete(s.pushed, key)
@@ -163,10 +220,57 @@ func (s *shard) do(ctx actor.Context, acts []core.ClockAction, err error) error 
 				return err
 			}
 		case core.Reply:
-			ctx.Send(s.t.workers[s.index[a.Worker]], s.snapshot())
+			s.keep(a.Worker)
+			ctx.Send(s.t.workers[s.index[a.Worker]], s.reply(s.index[a.Worker]))
 		}
 	}
 	return nil
+}
+
+// reply returns worker i's reply message at the current version. The
+// replica sent a pull to get here, so it is done with the previous one.
+func (s *shard) reply(i int) *messages.Params {
+	r := s.replies[i]
+	if !s.lend {
+		for j, p := range s.params {
+			copy(s.copies[i][j], p.Data)
+		}
+	}
+	r.Version = s.version
+	return r
+}
+
+// lentBy returns the key of a gradient that w lent and the shard still holds.
+func (s *shard) lentBy(w core.WorkerID) (gradKey, bool) {
+	for k, h := range s.pushed {
+		if k.w == w && h.lent {
+			return k, true
+		}
+	}
+	return gradKey{}, false
+}
+
+// keep ends w's gradient loans before a reply to w, which gives the
+// replica its memory back: a gradient it lent that no Apply has used yet is
+// copied into the shard's own memory. The clocks apply every push before
+// the pusher's next reply, so this is a safeguard, not a hot path.
+func (s *shard) keep(w core.WorkerID) {
+	for {
+		k, ok := s.lentBy(w)
+		if !ok {
+			return
+		}
+		var own [][]float32
+		if n := len(s.spare); n > 0 {
+			own, s.spare = s.spare[n-1], s.spare[:n-1]
+		} else {
+			own = s.newBuffers()
+		}
+		for i, g := range s.pushed[k].g {
+			copy(own[i], g)
+		}
+		s.pushed[k] = held{g: own}
+	}
 }
 
 // apply adds Scale × the named gradients, in worker order so that the sum
@@ -175,31 +279,48 @@ func (s *shard) do(ctx actor.Context, acts []core.ClockAction, err error) error 
 // uses its step count. The first term is a product rather than an added
 // one, so that a lone gradient with scale 1 arrives bit for bit.
 func (s *shard) apply(a core.Apply) error {
-	refs := slices.Clone(a.Grads)
-	slices.SortFunc(refs, func(x, y core.GradRef) int {
-		if d := s.index[x.Worker] - s.index[y.Worker]; d != 0 {
-			return d
-		}
-		return x.Step - y.Step
-	})
+	refs := a.Grads
+	if len(refs) > 1 {
+		refs = slices.Clone(refs)
+		slices.SortFunc(refs, func(x, y core.GradRef) int {
+			if d := s.index[x.Worker] - s.index[y.Worker]; d != 0 {
+				return d
+			}
+			return x.Step - y.Step
+		})
+	}
 	for n, r := range refs {
 		key := gradKey{w: r.Worker, step: r.Step}
-		g, ok := s.pushed[key]
+		h, ok := s.pushed[key]
 		if !ok {
 			return fmt.Errorf("apply names gradient %s@%d, which is not held: %w", r.Worker, r.Step, core.ErrProtocol)
 		}
 		delete(s.pushed, key)
+		direct, err := s.direct(h, len(refs), a.Scale)
+		if err != nil {
+			return err
+		}
+		if direct {
+			break
+		}
 		for i, p := range s.params {
-			acc, src := p.Grad, g[i]
-			if n == 0 {
+			acc, src := p.Grad, h.g[i]
+			switch {
+			case n == 0 && a.Scale == 1:
+				// x × 1 is x (NaN payloads aside), and a copy is cheaper.
+				copy(acc, src)
+			case n == 0:
 				for j := range acc {
 					acc[j] = src[j] * a.Scale
 				}
-				continue
+			default:
+				for j := range acc {
+					acc[j] += src[j] * a.Scale
+				}
 			}
-			for j := range acc {
-				acc[j] += src[j] * a.Scale
-			}
+		}
+		if !h.lent {
+			s.spare = append(s.spare, h.g)
 		}
 	}
 	s.opt.Step(s.sched.LR(int(a.Version) - 1))
@@ -207,8 +328,65 @@ func (s *shard) apply(a core.Apply) error {
 	return nil
 }
 
-// snapshot copies the owned parameters into a Params message.
+// direct reports whether the optimizer reads the lone gradient h of an
+// update where it lies, and binds it there the first time. A lone replica in
+// this process computes every gradient in the same memory and lends it with
+// each push until the shard's next reply, so an optimizer built over that
+// memory reads it only while it is lent, and the update needs no copy. Any
+// other update goes through the shard's own Grad buffers, and the first one
+// that does after a binding ends it for the run.
+func (s *shard) direct(h held, grads int, scale float32) (bool, error) {
+	lone := s.p.workers == 1 && grads == 1 && scale == 1 && h.lent
+	if lone && s.bound == nil && !s.tried {
+		s.tried = true
+		if err := s.rebind(h.g); err != nil {
+			return false, err
+		}
+	}
+	if lone && s.bound != nil && sameMemory(s.bound, h.g) {
+		return true, nil
+	}
+	if s.bound != nil {
+		return false, s.rebind(nil)
+	}
+	return false, nil
+}
+
+// rebind rebuilds the optimizer to read gradients from grads (nil: the own
+// Grad buffers), carrying its state over.
+func (s *shard) rebind(grads [][]float32) error {
+	ps := slices.Clone(s.params)
+	if grads != nil {
+		for i := range ps {
+			ps[i].Grad = grads[i]
+		}
+	}
+	opt, err := train.NewOptimizerFor(s.p.job, ps)
+	if err != nil {
+		return err
+	}
+	if err := opt.LoadState(s.opt.State()); err != nil {
+		return fmt.Errorf("moving the optimizer state to new gradient buffers: %w", err)
+	}
+	// The views come in a scratch slice that the next push overwrites.
+	s.opt, s.bound = opt, slices.Clone(grads)
+	return nil
+}
+
+func sameMemory(a, b [][]float32) bool {
+	for i := range a {
+		if len(a[i]) != len(b[i]) || (len(a[i]) > 0 && &a[i][0] != &b[i][0]) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+// snapshot copies the owned parameters, followed by the optimizer's state
+// (see stateTensors), into a new Params message, for the coordinator's
+// evaluation and checkpoint.
 func (s *shard) snapshot() *messages.Params {
 	ts := sliceTensors(s.segs, func(i int, _ segment) []float32 { return s.params[i].Data })
+	ts = append(ts, stateTensors(s.segs, s.opt.State())...)
 	return &messages.Params{Version: s.version, Shard: uint32(s.k), Params: ts}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/router"
@@ -66,11 +67,25 @@ type jobActor struct {
 	out *outcome
 	// names maps child PID ids to actor names for error messages.
 	names map[string]string
+	// loader is the loader's state, which outlives its restarts.
+	loader *loaderState
 }
+
+// shardThroughput is how many messages a shard handles before it yields,
+// protoactor's default.
+const shardThroughput = 300
 
 // augmentRetries is how often one batch may crash an augmenter before the
 // job fails; retry n waits n × augmentBackoff first.
 const augmentRetries = 3
+
+// loaderRetries is how often the loader may crash in a row, without
+// finishing a message in between, before the job fails; restart n waits
+// n × loaderBackoff first.
+const (
+	loaderRetries = 3
+	loaderBackoff = time.Millisecond
+)
 
 func (j *jobActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(*actor.Started); ok {
@@ -87,11 +102,11 @@ func (j *jobActor) Receive(ctx actor.Context) {
 // credit to the loader as they start), the coordinator last.
 func (j *jobActor) spawn(ctx actor.Context) error {
 	j.names = map[string]string{}
-	child := func(name string, want *actor.PID, make func() actor.Actor, g *depthGauge) error {
-		props := actor.PropsFromProducer(make)
+	child := func(name string, want *actor.PID, make func() actor.Actor, g *depthGauge, opts ...actor.PropsOption) error {
 		if g != nil {
-			props = actor.PropsFromProducer(make, actor.WithMailbox(actor.Unbounded(g)))
+			opts = append(opts, actor.WithMailbox(actor.Unbounded(g)))
 		}
+		props := actor.PropsFromProducer(make, opts...)
 		pid, err := ctx.SpawnNamed(props, name)
 		if err != nil {
 			return fmt.Errorf("actors: spawning %s: %w", name, err)
@@ -103,14 +118,25 @@ func (j *jobActor) spawn(ctx actor.Context) error {
 		return nil
 	}
 	p, t := j.p, j.t
+	var shardOpts []actor.PropsOption
+	if p.workers == 1 && p.shards == 1 {
+		// A lone shard serving a lone replica has nothing to overlap with:
+		// the replica waits for it after every push. So it runs on the
+		// goroutine of whoever sends to it, as the plain loop runs its
+		// optimizer: no hand-off between goroutines, and the update finds
+		// the gradients in the cache that computed them. Its mailbox still
+		// handles one message at a time.
+		shardOpts = append(shardOpts, actor.WithDispatcher(actor.NewSynchronizedDispatcher(shardThroughput)))
+	}
 	for k := range p.shards {
 		g := &depthGauge{}
-		if err := child(shardName(k), t.shards[k], func() actor.Actor { return newShard(p, t, j.out, k, g) }, g); err != nil {
+		if err := child(shardName(k), t.shards[k], func() actor.Actor { return newShard(p, t, j.out, k, g) }, g, shardOpts...); err != nil {
 			return err
 		}
 	}
 	lg := &depthGauge{}
-	if err := child(loaderName, t.loader, func() actor.Actor { return newLoader(p, t, j.out, lg) }, lg); err != nil {
+	j.loader = newLoaderState(p, lg)
+	if err := child(loaderName, t.loader, func() actor.Actor { return &loader{p: p, t: t, out: j.out, loaderState: j.loader} }, lg); err != nil {
 		return err
 	}
 	for i := range p.augmenters {
@@ -142,7 +168,9 @@ func (j *jobActor) spawn(ctx actor.Context) error {
 // restarted, one for one, and the batch it failed on, which protoactor
 // does not deliver again, is sent back to it, up to augmentRetries times;
 // past that the job fails with an error naming the actor, the batch and the
-// cause. Any other actor holds state a restart would lose, so its failure
+// cause. The loader keeps its state, the message it failed on included,
+// outside the actor, so it is restarted too, up to loaderRetries times in
+// a row. Any other actor holds state a restart would lose, so its failure
 // fails the job.
 func (j *jobActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
 	name, ok := j.names[child.Id]
@@ -172,6 +200,18 @@ func (j *jobActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, c
 		}
 		j.out.fail(fmt.Errorf("actors: %s failed %d times on batch %d of epoch %d (worker %d): %w",
 			name, attempt, b.GetSeq(), b.GetEpoch(), b.GetWorker(), cause))
+		return
+	}
+	if name == loaderName {
+		// The loader is suspended until restarted, so its state is still.
+		n := j.loader.failures.Add(1)
+		if n <= loaderRetries {
+			sup.RestartChildren(child)
+			return
+		}
+		sup.StopChildren(child)
+		j.out.fail(fmt.Errorf("actors: %s failed %d times in a row, at batch %d of epoch %d, on %T: %w",
+			name, n, j.loader.batch(), j.loader.epoch, j.loader.cur, cause))
 		return
 	}
 	sup.StopChildren(child)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/troupe-ml/troupe/actors/core"
 	"github.com/troupe-ml/troupe/engine/optim"
+	"github.com/troupe-ml/troupe/engine/tensor"
 	"github.com/troupe-ml/troupe/engine/train"
 	"github.com/troupe-ml/troupe/messages"
 )
@@ -27,7 +28,18 @@ type worker struct {
 	name   string
 	tr     *train.Trainer
 	params []optim.Param
-	rcv    *core.Receiver
+	// model[j] is parameter j's tensor. Where shows[j] is set, its data is
+	// the memory a shard's reply shows, else the replica's own, into which
+	// replies are copied: a tensor that straddles shards needs one buffer.
+	model []*tensor.Tensor
+	shows []bool
+	rcv   *core.Receiver
+	// pulls[k] and pushes[k] are the messages to shard k, reused once the
+	// shard has answered (see the package documentation); the pushes are
+	// views of the Grad buffers. vals is scratch for a reply's views.
+	pulls  []*messages.PullParams
+	pushes []*messages.PushGradients
+	vals   [][]float32
 	// sel chooses which samples get a backward pass (nil: all of them),
 	// from losses of a forward-only pass; selX, selY, keep and uniforms
 	// are its reused buffers.
@@ -87,6 +99,7 @@ func (w *worker) start(ctx actor.Context) error {
 		return err
 	}
 	w.params = train.OptimParams(w.tr.Model())
+	w.plumb()
 	w.rcv, err = core.NewReceiver(core.ReceiverConfig{Consumer: core.ConsumerID(workerID(w.i)), Window: w.p.prefetch})
 	if err != nil {
 		return err
@@ -95,6 +108,27 @@ func (w *worker) start(ctx actor.Context) error {
 	acts, err := w.rcv.Step(core.Open{})
 	w.grant(ctx, acts)
 	return err
+}
+
+// plumb builds the reused messages and decides, per parameter, whether the
+// replica computes on the memory of a shard's replies: those that lie whole
+// in one shard and on the CPU (a device tensor's data is not its host
+// slice).
+func (w *worker) plumb() {
+	for _, p := range w.tr.Model().Params() {
+		w.model = append(w.model, p.T)
+		w.shows = append(w.shows, p.T.Device() == tensor.CPU)
+	}
+	for k, segs := range w.p.parts {
+		for _, g := range segs {
+			if g.lo != 0 || g.hi != len(w.params[g.param].Data) {
+				w.shows[g.param] = false
+			}
+		}
+		w.pulls = append(w.pulls, &messages.PullParams{Worker: uint32(w.i), Shard: uint32(k)})
+		w.pushes = append(w.pushes, &messages.PushGradients{Worker: uint32(w.i), Shard: uint32(k),
+			Grads: viewTensors(segs, func(_ int, g segment) []float32 { return w.params[g.param].Grad[g.lo:g.hi] })})
+	}
 }
 
 // grant carries out the receiver's actions: credit goes back to the loader.
@@ -182,25 +216,34 @@ func (w *worker) next(ctx actor.Context) error {
 	w.got = 0
 	w.m.set(blocked)
 	for k, s := range w.t.shards {
-		ctx.Send(s, &messages.PullParams{Worker: uint32(w.i), Step: uint64(w.step), Shard: uint32(k)})
+		pull := w.pulls[k]
+		pull.Step = uint64(w.step)
+		ctx.Send(s, pull)
 	}
 	return nil
 }
 
-// takeParams copies one shard's answer into the replica and, once every shard
-// has answered, runs the step.
+// takeParams takes one shard's answer into the replica and, once every
+// shard has answered, runs the step. The reply's memory stays as it is until
+// this replica's next message to the shard, so the model computes on it
+// directly where it can.
 func (w *worker) takeParams(ctx actor.Context, m *messages.Params) error {
 	k := int(m.GetShard())
 	if w.cur == nil || k >= len(w.t.shards) {
 		return fmt.Errorf("parameters from shard %d with no pull outstanding: %w", k, core.ErrProtocol)
 	}
 	segs := w.p.parts[k]
-	vals, err := matchTensors(segs, m.GetParams(), fmt.Sprintf("parameters from shard %d", k))
+	vals, err := matchTensors(w.vals, segs, m.GetParams())
 	if err != nil {
-		return err
+		return fmt.Errorf("parameters from shard %d: %w", k, err)
 	}
+	w.vals = vals
 	for j, s := range segs {
-		copy(w.params[s.param].Data[s.lo:s.hi], vals[j])
+		if w.shows[s.param] {
+			w.model[s.param].Data = vals[j]
+		} else {
+			copy(w.params[s.param].Data[s.lo:s.hi], vals[j])
+		}
 	}
 	w.versions[k] = m.GetVersion()
 	if w.got++; w.got < len(w.t.shards) {
@@ -234,17 +277,14 @@ func (w *worker) train(ctx actor.Context) error {
 		// share of the average.
 		optim.ClipGradNorm(w.params, float32(c))
 	}
-	for k, s := range w.t.shards {
-		grads := sliceTensors(w.p.parts[k], func(_ int, g segment) []float32 { return w.params[g.param].Grad[g.lo:g.hi] })
-		ctx.Send(s, &messages.PushGradients{Worker: uint32(w.i), Step: uint64(w.step), ParamVersion: w.versions[k],
-			Shard: uint32(k), Grads: grads, Samples: uint32(n)})
-	}
-	w.step++
-	w.cur = nil
 	w.m.samples += uint64(n)
 	if f := w.p.hooks.trained; f != nil {
 		f(w.i, b.GetEpoch(), b.GetSampleIds())
 	}
+	// The shards go last: Go runs the goroutine woken last on this core
+	// first, and the replica waits for the shards, while the loader and the
+	// coordinator have slack. Woken first, the loader made the next batch
+	// before the shards could start the update.
 	ctx.Send(w.t.coordinator, &messages.BatchDone{Worker: uint32(w.i), Epoch: b.GetEpoch(), Seq: b.GetSeq(),
 		Samples: uint32(n), Loss: float64(loss), ParamVersion: w.versions[0]})
 	acts, err := w.rcv.Step(core.Done{Seq: b.GetLinkSeq()})
@@ -252,6 +292,16 @@ func (w *worker) train(ctx actor.Context) error {
 		return err
 	}
 	w.grant(ctx, acts)
+	// From here the replica waits for its update, which a shard on this
+	// goroutine may compute inside the Send.
+	w.m.set(blocked)
+	for k, s := range w.t.shards {
+		push := w.pushes[k]
+		push.Step, push.ParamVersion, push.Samples = uint64(w.step), w.versions[k], uint32(n)
+		ctx.Send(s, push)
+	}
+	w.step++
+	w.cur = nil
 	return w.next(ctx)
 }
 

@@ -12,10 +12,10 @@
 // protobuf runtime panics at start-up when two linked packages register the
 // same file path, and names like "tensor.proto" are common.
 //
-// Hand-written helpers sit beside the generated code: FromFloat32 and
-// Tensor.Float32 are the one place where float32 slices and wire tensors
-// meet; JobFromSpec and JobSpec.ToSpec convert the job specification; Hello
-// and ProtoVersion support the join handshake.
+// Hand-written helpers sit beside the generated code: FromFloat32,
+// ViewFloat32 and Tensor.Float32 are the one place where float32 slices and
+// wire tensors meet; JobFromSpec and JobSpec.ToSpec convert the job
+// specification; Hello and ProtoVersion support the join handshake.
 //
 // # Sent messages are immutable
 //
@@ -24,6 +24,14 @@
 // message is sent, neither the sender nor any receiver may modify it, nor
 // any slice obtained from it: build a new message instead. FromFloat32
 // copies its input for the same reason.
+//
+// The one exception is a protocol that hands memory over explicitly:
+// ViewFloat32 wraps a sender's buffer without copying, and the sender may
+// write that buffer again, or reuse the message, only once the receiver has
+// said by a later message that it is done with it. The actor pipeline's
+// gradients and parameters travel this way (see package actors). A message
+// that crossed the wire holds fresh memory, so such a protocol costs nothing
+// there.
 //
 // # Wire compatibility
 //

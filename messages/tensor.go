@@ -31,32 +31,43 @@ func (d DType) Size() int {
 // It panics when a dimension is negative or len(data) is not the product of
 // shape: both are bugs in the caller, not bad input.
 func FromFloat32(data []float32, shape []int) *Tensor {
-	n := 1
-	dims := make([]int64, len(shape))
-	for i, d := range shape {
-		if d < 0 {
-			panic(fmt.Sprintf("messages.FromFloat32: shape[%d] = %d is negative", i, d))
-		}
-		n *= d
-		dims[i] = int64(d)
-	}
-	if n != len(data) {
-		panic(fmt.Sprintf("messages.FromFloat32: shape %v holds %d elements, data has %d", shape, n, len(data)))
-	}
-	buf := make([]float32, n)
+	dims := shapeOf("FromFloat32", data, shape)
+	buf := make([]float32, len(data))
 	copy(buf, data)
-	var raw []byte
-	if n > 0 {
-		raw = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(buf))), 4*n)
-	} else {
-		raw = []byte{}
-	}
+	raw := float32Bytes(buf)
 	if !littleEndian() {
 		for i, v := range buf {
 			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 		}
 	}
 	return &Tensor{Dtype: DType_F32, Shape: dims, Data: raw}
+}
+
+// shapeOf checks that shape has no negative dimension and holds exactly
+// len(data) elements, and returns it as the message's dims; fn names the
+// caller in the panic.
+func shapeOf(fn string, data []float32, shape []int) []int64 {
+	n := 1
+	dims := make([]int64, len(shape))
+	for i, d := range shape {
+		if d < 0 {
+			panic(fmt.Sprintf("messages.%s: shape[%d] = %d is negative", fn, i, d))
+		}
+		n *= d
+		dims[i] = int64(d)
+	}
+	if n != len(data) {
+		panic(fmt.Sprintf("messages.%s: shape %v holds %d elements, data has %d", fn, shape, n, len(data)))
+	}
+	return dims
+}
+
+// float32Bytes returns the memory of buf as bytes (never nil).
+func float32Bytes(buf []float32) []byte {
+	if len(buf) == 0 {
+		return []byte{}
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(buf))), 4*len(buf))
 }
 
 // Float32 returns the elements of an F32 tensor.
