@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/troupe-ml/troupe/actors"
@@ -133,41 +134,78 @@ type benchPipelineResult struct {
 	Threads                int     `json:"threads"`
 	LoopSamplesPerSec      float64 `json:"loop_samples_per_sec"`
 	PipelineSamplesPerSec  float64 `json:"pipeline_samples_per_sec"`
-	Overhead               float64 `json:"overhead"` // 1 − pipeline/loop
+	Rounds                 int     `json:"rounds"`
+	Overhead               float64 `json:"overhead"` // median over rounds of 1 − pipeline/loop
+	OverheadMin            float64 `json:"overhead_min"`
+	OverheadMax            float64 `json:"overhead_max"`
 	PipelineWorkerWaitFrac float64 `json:"pipeline_worker_wait_fraction"`
 }
 
-// runBenchPipeline trains one epoch with the plain loop and one with the
-// actor pipeline (1 worker, 1 shard, BSP, no augmentation) in the same
-// process and reports the pipeline's overhead.
+// runBenchPipeline trains, in each of --rounds rounds, one epoch with the
+// plain loop and one with the actor pipeline (1 worker, 1 shard, BSP, no
+// augmentation) in the same process, and reports the median overhead.
 func runBenchPipeline(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	job, jsonOut, trainSet, testSet, restore, err := benchPrepare("bench pipeline", args, stderr)
+	job := benchJob()
+	fs, js := benchFlags("bench pipeline", &job)
+	rounds := fs.Int("rounds", 5, "loop/pipeline pairs, alternated; the median of the pairs' overheads is reported")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if *rounds < 1 {
+		return fmt.Errorf("bench pipeline: --rounds must be ≥ 1: %w", errUsage)
+	}
+	trainSet, testSet, restore, err := benchSetup(job)
 	defer restore()
 	if err != nil {
 		return err
 	}
-	loop, err := train.Run(ctx, job, trainSet, testSet, nil, nil)
+	pipeJob := job
+	pipeJob.Workers = 1
+	cfg, err := actors.ConfigFromJob(pipeJob)
 	if err != nil {
 		return err
 	}
-	job.Workers = 1
-	cfg, err := actors.ConfigFromJob(job)
-	if err != nil {
-		return err
-	}
-	var wait waitRecorder
-	cfg.Observer = &wait
-	pipe, _, err := actors.Run(ctx, cfg, trainSet, testSet)
-	if err != nil {
-		return err
+	// Each round times an epoch of each, the order alternating, so that
+	// drifts in the machine's load hit both sides alike; the median of the
+	// per-round ratios discards the rounds a burst of other work spoiled.
+	var loops, pipes, overheads, waits []float64
+	for r := range *rounds {
+		var wait waitRecorder
+		cfg.Observer = &wait
+		var loop, pipe train.Result
+		runLoop := func() error { var err error; loop, err = train.Run(ctx, job, trainSet, testSet, nil, nil); return err }
+		runPipe := func() error { var err error; pipe, _, err = actors.Run(ctx, cfg, trainSet, testSet); return err }
+		first, second := runLoop, runPipe
+		if r%2 == 1 {
+			first, second = runPipe, runLoop
+		}
+		if err := first(); err != nil {
+			return err
+		}
+		if err := second(); err != nil {
+			return err
+		}
+		loops, pipes = append(loops, loop.SamplesPerSec), append(pipes, pipe.SamplesPerSec)
+		overheads, waits = append(overheads, 1-pipe.SamplesPerSec/loop.SamplesPerSec), append(waits, wait.workerWait)
 	}
 	out := benchPipelineResult{
-		Bench: "pipeline", Model: job.Model, Batch: job.Batch, Threads: runtime.GOMAXPROCS(0),
-		LoopSamplesPerSec: loop.SamplesPerSec, PipelineSamplesPerSec: pipe.SamplesPerSec,
-		Overhead: 1 - pipe.SamplesPerSec/loop.SamplesPerSec, PipelineWorkerWaitFrac: wait.workerWait,
+		Bench: "pipeline", Model: job.Model, Batch: job.Batch, Threads: runtime.GOMAXPROCS(0), Rounds: *rounds,
+		LoopSamplesPerSec: median(loops), PipelineSamplesPerSec: median(pipes),
+		Overhead: median(overheads), OverheadMin: slices.Min(overheads), OverheadMax: slices.Max(overheads),
+		PipelineWorkerWaitFrac: median(waits),
 	}
-	return writeBench(stdout, jsonOut, out, fmt.Sprintf("pipeline %s batch %d threads %d: loop %.0f samples/s, pipeline %.0f samples/s, overhead %.1f%%",
-		out.Model, out.Batch, out.Threads, out.LoopSamplesPerSec, out.PipelineSamplesPerSec, 100*out.Overhead))
+	return writeBench(stdout, *js, out, fmt.Sprintf("pipeline %s batch %d threads %d, %d rounds: loop %.0f samples/s, pipeline %.0f samples/s, overhead %.1f%% (median; range %.1f%% to %.1f%%)",
+		out.Model, out.Batch, out.Threads, out.Rounds, out.LoopSamplesPerSec, out.PipelineSamplesPerSec, 100*out.Overhead, 100*out.OverheadMin, 100*out.OverheadMax))
+}
+
+// median returns the middle value (the mean of the two middle ones for an
+// even count).
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // waitRecorder keeps the first worker's wait fraction of the last epoch.
