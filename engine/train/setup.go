@@ -8,6 +8,7 @@ import (
 	"github.com/troupe-ml/troupe/engine/optim"
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/tensor"
+	"github.com/troupe-ml/troupe/kernels"
 )
 
 // ModelSpec returns the architecture a job asks for: its model_spec, or the
@@ -52,9 +53,16 @@ func NewOptimizer(job spec.Job, m *nn.Model) (optim.Optimizer, error) {
 // elementwise, so an optimizer over slices updates each element exactly as
 // one over whole tensors would.
 func NewOptimizerFor(job spec.Job, ps []optim.Param) (optim.Optimizer, error) {
+	return newOptimizer(job, ps, nil)
+}
+
+// newOptimizer is NewOptimizerFor with the CPU pool SGD may split large
+// parameters across (nil: the calling goroutine); results are the same
+// either way.
+func newOptimizer(job spec.Job, ps []optim.Param, cpu *kernels.CPU) (optim.Optimizer, error) {
 	switch job.Optimizer {
 	case spec.SGD:
-		return optim.NewSGD(ps, optim.SGDConfig{Momentum: float32(job.Momentum), Nesterov: job.Nesterov, WeightDecay: float32(job.WeightDecay)})
+		return optim.NewSGD(ps, optim.SGDConfig{Momentum: float32(job.Momentum), Nesterov: job.Nesterov, WeightDecay: float32(job.WeightDecay), CPU: cpu})
 	case spec.Adam, spec.AdamW:
 		c := optim.AdamConfig{Beta1: float32(job.Beta1), Beta2: float32(job.Beta2), Eps: float32(job.Eps), WeightDecay: float32(job.WeightDecay)}
 		if job.Optimizer == spec.Adam {
@@ -95,7 +103,11 @@ func Setup(job spec.Job, stepsPerEpoch int, be tensor.Backend) (*Trainer, error)
 	if err != nil {
 		return nil, err
 	}
-	opt, err := NewOptimizer(job, m)
+	var cpu *kernels.CPU
+	if b, ok := be.(tensor.CPUBackend); ok {
+		cpu = b.K
+	}
+	opt, err := newOptimizer(job, OptimParams(m), cpu)
 	if err != nil {
 		return nil, err
 	}
