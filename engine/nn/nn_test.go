@@ -42,6 +42,18 @@ func presetParams() map[string][]paramShape {
 			{"layers.3.weight", []int{100, 300}}, {"layers.3.bias", []int{100}},
 			{"layers.5.weight", []int{10, 100}}, {"layers.5.bias", []int{10}},
 		},
+		"mlp800": {
+			{"layers.1.weight", []int{800, 784}}, {"layers.1.bias", []int{800}},
+			{"layers.3.weight", []int{10, 800}}, {"layers.3.bias", []int{10}},
+		},
+		"cnn": {
+			{"layers.0.weight", []int{32, 1, 3, 3}}, {"layers.0.bias", []int{32}},
+			{"layers.2.weight", []int{32, 32, 3, 3}}, {"layers.2.bias", []int{32}},
+			{"layers.5.weight", []int{64, 32, 3, 3}}, {"layers.5.bias", []int{64}},
+			{"layers.7.weight", []int{64, 64, 3, 3}}, {"layers.7.bias", []int{64}},
+			{"layers.12.weight", []int{128, 3136}}, {"layers.12.bias", []int{128}},
+			{"layers.15.weight", []int{10, 128}}, {"layers.15.bias", []int{10}},
+		},
 		"lenet5": {
 			{"layers.0.weight", []int{6, 1, 5, 5}}, {"layers.0.bias", []int{6}},
 			{"layers.3.weight", []int{16, 6, 5, 5}}, {"layers.3.bias", []int{16}},
@@ -52,10 +64,12 @@ func presetParams() map[string][]paramShape {
 	}
 }
 
-func presetCounts() map[string]int { return map[string]int{"mlp": 266_610, "lenet5": 61_706} }
+func presetCounts() map[string]int {
+	return map[string]int{"mlp": 266_610, "lenet5": 61_706, "mlp800": 636_010, "cnn": 467_818}
+}
 
 func TestPresetNames(t *testing.T) {
-	if got, want := nn.PresetNames(), []string{"lenet5", "mlp"}; !slices.Equal(got, want) {
+	if got, want := nn.PresetNames(), []string{"cnn", "lenet5", "mlp", "mlp800"}; !slices.Equal(got, want) {
 		t.Errorf("PresetNames() = %v, want %v", got, want)
 	}
 	_, err := nn.Preset("resnet")
@@ -124,6 +138,7 @@ func TestPresetForward(t *testing.T) {
 				return slices.Clone(y.Data)
 			}
 			g := tensor.NewGraph(nil, seeded(4))
+			g.SetTraining(false) // dropout off: the forward pass is a function of x
 			a := run(g)
 			g.Reset()
 			g.SetNoGrad(true)

@@ -19,6 +19,27 @@ func presets() map[string]spec.Model {
 			{Type: spec.Linear, Out: 100}, {Type: spec.ReLU},
 			{Type: spec.Linear, Out: 10},
 		}},
+		// The 784-800-10 network of Simard et al. (2003), their baseline
+		// for distortions.
+		"mlp800": {Input: mnist, Layers: []spec.Layer{
+			{Type: spec.Flatten},
+			{Type: spec.Linear, Out: 800}, {Type: spec.ReLU},
+			{Type: spec.Linear, Out: 10},
+		}},
+		// A compact modern CNN for 28×28 inputs: two blocks of two 3×3
+		// convolutions (32, then 64 channels) with ReLU and 2×2 pooling,
+		// then a dropout-regularised 128-unit head.
+		"cnn": {Input: mnist, Layers: []spec.Layer{
+			{Type: spec.Conv2D, Out: 32, Kernel: 3, Pad: 1}, {Type: spec.ReLU},
+			{Type: spec.Conv2D, Out: 32, Kernel: 3, Pad: 1}, {Type: spec.ReLU},
+			{Type: spec.MaxPool2D, Kernel: 2},
+			{Type: spec.Conv2D, Out: 64, Kernel: 3, Pad: 1}, {Type: spec.ReLU},
+			{Type: spec.Conv2D, Out: 64, Kernel: 3, Pad: 1}, {Type: spec.ReLU},
+			{Type: spec.MaxPool2D, Kernel: 2},
+			{Type: spec.Flatten}, {Type: spec.Dropout, P: 0.25},
+			{Type: spec.Linear, Out: 128}, {Type: spec.ReLU}, {Type: spec.Dropout, P: 0.5},
+			{Type: spec.Linear, Out: 10},
+		}},
 		// LeNet-5 with ReLU and max pooling, the common modern reading.
 		"lenet5": {Input: mnist, Layers: []spec.Layer{
 			{Type: spec.Conv2D, Out: 6, Kernel: 5, Pad: 2}, {Type: spec.ReLU},
