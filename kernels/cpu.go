@@ -28,10 +28,12 @@ const minParallelFlops = 1 << 21
 // spin for a while (see spinTime) before they park, so that a stream of
 // products does not pay for waking them each time.
 //
-// A product is split into slabs of C, whole micro-tiles wide, one per
-// thread; since each element of C is computed by the same sequence of
-// operations whichever slab holds it, results are bit-for-bit identical
-// for any number of threads (and to the package-level Sgemm with the same
+// A product is split into slabs of C, whole micro-tiles wide, which the
+// threads take one at a time, a few per thread for products of moderate
+// size (see planSplit); since each element of C is computed by the same
+// sequence of operations whichever slab holds it and whichever thread
+// computes that slab, results are bit-for-bit identical for any number of
+// threads and any scheduling (and to the package-level Sgemm with the same
 // implementation).
 //
 // A CPU is safe for concurrent use, but runs one product at a time: a call
@@ -50,10 +52,10 @@ type CPU struct {
 	call   gemmCall    // the product in progress, read by the workers
 	split  split       // how it is divided
 	sgd    sgdCall     // the SGD update in progress
-	// task is the Run in progress, in runParts parts.
-	task     Task
-	runParts int
-	pool     pool // the workers, see pool.go
+	// task is the Run in progress, in runN parts.
+	task Task
+	runN int
+	pool pool // the workers, see pool.go
 }
 
 // NewCPU returns a CPU that runs products on threads goroutines (the caller
@@ -119,7 +121,7 @@ func (c *CPU) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 	}
 	c.call, c.split = g, s
 	c.publish(s.parts)
-	c.part(0)
+	c.runParts(0)
 	c.wait()
 	// Drop the references to the caller's matrices.
 	c.call = gemmCall{}
@@ -134,17 +136,18 @@ const (
 	taskRun
 )
 
-// part computes part t of the call in progress.
-func (c *CPU) part(t int) {
+// part computes part part of the call in progress on thread t, whose
+// packing buffers it may use.
+func (c *CPU) part(t, part int) {
 	switch c.kind {
 	case taskSGD:
-		c.sgd.part(t)
+		c.sgd.part(part)
 		return
 	case taskRun:
-		c.task.RunPart(t, c.runParts)
+		c.task.RunPart(part, c.runN)
 		return
 	}
-	i0, i1, j0, j1 := c.split.bounds(&c.arch, &c.call, t)
+	i0, i1, j0, j1 := c.split.bounds(&c.arch, &c.call, part)
 	c.ws[t].run(&c.arch, &c.call, i0, i1, j0, j1)
 }
 
@@ -156,23 +159,40 @@ type split struct {
 	tiles  int // micro-tiles along the split dimension
 }
 
-// planSplit chooses how to divide g between at most threads threads. Each
-// thread packs the whole of the operand that is not split, so C is split
-// along its longer side, which duplicates the packing of the smaller
-// operand.
+// planSplit chooses how to divide g between threads threads. Each part
+// packs the whole of the operand that is not split, so C is split along
+// its longer side, which duplicates the packing of the smaller operand.
+//
+// When that operand is read in place, parts cost nothing to add, and a
+// product of up to maxSplitFlops is cut into up to partsPerThread parts
+// per thread (see pool), as long as each keeps minFlops/2 of work. Larger
+// products keep one part per thread: narrower parts would reuse each
+// micro-panel of A for fewer panels of B. The result does not depend on
+// the split (see workspace.run).
 func planSplit(threads, minFlops int, ar *arch, g *gemmCall) split {
-	if threads == 1 || 2*g.m*g.n*g.k < minFlops {
+	flops := 2 * g.m * g.n * g.k
+	if threads == 1 || flops < minFlops {
 		return split{parts: 1}
 	}
 	s := split{byRows: g.m > g.n}
+	inPlace := inPlaceA(ar, g)
 	if s.byRows {
 		s.tiles = (g.m + ar.mr - 1) / ar.mr
+		inPlace = inPlaceB(ar, g)
 	} else {
 		s.tiles = (g.n + ar.nr - 1) / ar.nr
 	}
-	s.parts = min(threads, s.tiles)
+	perThread := 1
+	if inPlace && flops <= maxSplitFlops {
+		perThread = max(1, min(partsPerThread, 2*flops/max(1, minFlops*threads), s.tiles/threads))
+	}
+	s.parts = min(threads*perThread, s.tiles, maxParts)
 	return s
 }
+
+// maxSplitFlops is the largest product planSplit cuts into more parts than
+// threads.
+const maxSplitFlops = 1 << 26
 
 // bounds returns the rows [i0, i1) and columns [j0, j1) of part t.
 func (s split) bounds(ar *arch, g *gemmCall, t int) (i0, i1, j0, j1 int) {

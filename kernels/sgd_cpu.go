@@ -24,14 +24,14 @@ func (c *CPU) SGD(s SGDStep, p, g, buf []float32) {
 		panic(errCPUClosedSGD)
 	}
 	k := streamsOf(c.arch.impl)
-	parts := min(c.threads, len(p)/c.minSGD)
+	parts := sgdParts(c.threads, len(p)/c.minSGD)
 	if parts <= 1 {
 		k.sgd(s, p, g, buf)
 		return
 	}
 	c.kind, c.sgd = taskSGD, sgdCall{k: k, s: s, p: p, g: g, buf: buf, parts: parts}
 	c.publish(parts)
-	c.part(0)
+	c.runParts(0)
 	c.wait()
 	// Drop the references to the caller's slices.
 	c.kind, c.sgd = taskGemm, sgdCall{}
@@ -58,4 +58,15 @@ func (c *sgdCall) part(t int) {
 		buf = c.buf[lo:hi]
 	}
 	c.k.sgd(c.s, c.p[lo:hi], c.g[lo:hi], buf)
+}
+
+// sgdParts returns how many parts an update of most fits parts of the
+// minimum length is split into on threads threads: one per thread while
+// there are few, else a whole number per thread, up to partsPerThread,
+// so that threads share them evenly when none is preempted.
+func sgdParts(threads, fits int) int {
+	if threads == 1 || fits <= threads {
+		return max(1, min(threads, fits))
+	}
+	return threads * min(partsPerThread, fits/threads, maxParts/threads)
 }
