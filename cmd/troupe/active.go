@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -18,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/troupe-ml/troupe/engine/active"
+	"github.com/troupe-ml/troupe/engine/augment"
 	"github.com/troupe-ml/troupe/engine/data"
 )
 
@@ -26,10 +28,10 @@ type activeOptions struct {
 	seeds                        int
 	seed                         uint64
 	initial, perRound, maxLabels int
-	poolSubset, mc               int
+	poolSubset, mc, testMC       int
 	dupCosine                    float64
 	train                        active.TrainConfig
-	threads, workers             int
+	threads, workers, jobs       int
 	data, plot                   string
 	json                         bool
 }
@@ -49,15 +51,19 @@ func newActiveFlags(o *activeOptions) *flag.FlagSet {
 	fs.IntVar(&o.maxLabels, "max-labels", 300, "stop once this many samples are labelled")
 	fs.IntVar(&o.poolSubset, "pool-subset", 2000, "unlabelled samples scored per round, drawn afresh (0: the whole pool)")
 	fs.IntVar(&o.mc, "mc", 20, "Monte Carlo dropout passes for bald and var-ratios")
+	fs.IntVar(&o.testMC, "test-mc", 0, "Monte Carlo dropout passes the test prediction averages (0: dropout off)")
 	fs.Float64Var(&o.dupCosine, "dup-cosine", 0.95, "pixel cosine similarity from which two candidates of a batch are near-duplicates (0: off)")
 	fs.IntVar(&o.train.Epochs, "epochs", o.train.Epochs, "training passes over the labelled set per round")
 	fs.IntVar(&o.train.MinSteps, "min-steps", o.train.MinSteps, "at least this many training steps per round")
 	fs.IntVar(&o.train.MaxSteps, "max-steps", o.train.MaxSteps, "at most this many training steps per round (0: no limit)")
 	fs.IntVar(&o.train.Batch, "batch", o.train.Batch, "training batch size")
 	fs.Float64Var(&o.train.LR, "lr", o.train.LR, "Adam learning rate")
-	fs.Float64Var(&o.train.WeightDecay, "weight-decay", o.train.WeightDecay, "L2 weight decay")
-	fs.IntVar(&o.threads, "threads", 0, "CPU threads for training (0: all cores)")
-	fs.IntVar(&o.workers, "workers", 0, "goroutines scoring the pool and the test set (0: all cores)")
+	fs.Float64Var(&o.train.WeightDecay, "weight-decay", o.train.WeightDecay, "L2 weight decay of every weight")
+	fs.Float64Var(&o.train.DenseDecay, "dense-decay", o.train.DenseDecay, "L2 decay of the linear layers' weights, divided by the number of labels")
+	fs.StringVar(&o.train.Augment, "augment", o.train.Augment, `training augmentation, such as "crop(pad=2)" ("": none)`)
+	fs.IntVar(&o.jobs, "jobs", 1, "runs (function and seed) at once")
+	fs.IntVar(&o.threads, "threads", 0, "CPU threads for training, per run (0: the cores divided among --jobs)")
+	fs.IntVar(&o.workers, "workers", 0, "goroutines scoring the pool and the test set, per run (0: as --threads)")
 	fs.StringVar(&o.data, "data", "", "directory holding the MNIST IDX files (default: $TROUPE_DATA, then the GoMNIST module copy)")
 	fs.StringVar(&o.plot, "plot", "", "write test error against labels, per function, to this PNG")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per line on stdout")
@@ -98,6 +104,10 @@ func (o *activeOptions) check() error {
 		return bad("pool-subset", o.poolSubset, "≥ 0")
 	case o.mc < 2:
 		return bad("mc", o.mc, "≥ 2")
+	case o.testMC < 0:
+		return bad("test-mc", o.testMC, "≥ 0")
+	case !(o.train.DenseDecay >= 0):
+		return bad("dense-decay", o.train.DenseDecay, "≥ 0")
 	case !(o.dupCosine >= 0):
 		return bad("dup-cosine", o.dupCosine, "≥ 0")
 	case o.train.Epochs < 1:
@@ -116,6 +126,11 @@ func (o *activeOptions) check() error {
 		return bad("threads", o.threads, "≥ 0")
 	case o.workers < 0:
 		return bad("workers", o.workers, "≥ 0")
+	case o.jobs < 1:
+		return bad("jobs", o.jobs, "≥ 1")
+	}
+	if _, err := augment.Parse(o.train.Augment); err != nil {
+		return fmt.Errorf("active-learn: --augment: %v: %w", err, errUsage)
 	}
 	return nil
 }
@@ -126,12 +141,15 @@ type roundEvent struct {
 }
 
 type functionSummary struct {
-	Acquire     active.Strategy `json:"acquire"`
-	LabelsTo10  *int            `json:"labels_to_10"` // null: not reached
-	LabelsTo5   *int            `json:"labels_to_5"`
-	FinalLabels int             `json:"final_labels"`
-	FinalError  float64         `json:"final_error"` // mean over seeds
-	Seconds     float64         `json:"seconds"`     // all seeds
+	Acquire    active.Strategy `json:"acquire"`
+	LabelsTo10 *int            `json:"labels_to_10"` // null: not reached
+	LabelsTo5  *int            `json:"labels_to_5"`
+	// From here on the mean error stays at or under the target.
+	LabelsBelow10 *int    `json:"labels_below_10"`
+	LabelsBelow5  *int    `json:"labels_below_5"`
+	FinalLabels   int     `json:"final_labels"`
+	FinalError    float64 `json:"final_error"` // mean over seeds
+	Seconds       float64 `json:"seconds"`     // all seeds
 }
 
 type summaryEvent struct {
@@ -154,8 +172,13 @@ func runActive(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := o.check(); err != nil {
 		return err
 	}
-	if o.threads > 0 {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.threads))
+	threads := o.threads
+	if threads == 0 {
+		threads = max(1, runtime.NumCPU()/o.jobs)
+	}
+	workers := o.workers
+	if workers == 0 {
+		workers = threads
 	}
 	dir, err := data.LocateMNIST(o.data)
 	if err != nil {
@@ -166,9 +189,8 @@ func runActive(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	start := time.Now()
-	runs := make(map[active.Strategy][][]active.Round)
-	took := make(map[active.Strategy]time.Duration)
 	var seeds []uint64
+	var todo []activeRun
 	for k := range o.seeds {
 		seed := o.seed + uint64(k)
 		seeds = append(seeds, seed)
@@ -178,21 +200,35 @@ func runActive(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		for _, s := range strategies {
-			cfg := active.Config{
+			todo = append(todo, activeRun{initial: initial, cfg: active.Config{
 				Strategy: s, PerRound: o.perRound, MaxLabels: o.maxLabels, PoolSubset: o.poolSubset,
-				MCSamples: o.mc, DupCosine: o.dupCosine, Train: o.train, Seed: seed,
-				Threads: o.threads, Workers: o.workers,
-			}
-			t0 := time.Now()
-			rounds, err := active.Run(ctx, cfg, pool, test, initial, active.HeldLabels(pool.Labels), func(r active.Round) error {
-				return printRound(stdout, o.json, r)
-			})
-			if err != nil {
-				return fmt.Errorf("active-learn: %s, seed %d: %w", s, seed, err)
-			}
-			took[s] += time.Since(t0)
-			runs[s] = append(runs[s], rounds)
+				MCSamples: o.mc, TestMC: o.testMC, DupCosine: o.dupCosine, Train: o.train, Seed: seed,
+				Threads: threads, Workers: workers,
+			}})
 		}
+	}
+	var mu sync.Mutex // stdout
+	err = runAll(ctx, todo, o.jobs, func(ctx context.Context, r *activeRun) error {
+		t0 := time.Now()
+		rounds, err := active.Run(ctx, r.cfg, pool, test, r.initial, active.HeldLabels(pool.Labels), func(round active.Round) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return printRound(stdout, o.json, round)
+		})
+		if err != nil {
+			return fmt.Errorf("active-learn: %s, seed %d: %w", r.cfg.Strategy, r.cfg.Seed, err)
+		}
+		r.rounds, r.took = rounds, time.Since(t0)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	runs := make(map[active.Strategy][][]active.Round)
+	took := make(map[active.Strategy]time.Duration)
+	for _, r := range todo {
+		runs[r.cfg.Strategy] = append(runs[r.cfg.Strategy], r.rounds)
+		took[r.cfg.Strategy] += r.took
 	}
 	sum := summaryEvent{Event: "summary", Seeds: seeds, Seconds: time.Since(start).Seconds()}
 	for _, s := range strategies {
@@ -204,6 +240,12 @@ func runActive(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if n, ok := active.LabelsTo(curve, 0.05); ok {
 			fsum.LabelsTo5 = &n
 		}
+		if n, ok := active.LabelsBelow(curve, 0.10); ok {
+			fsum.LabelsBelow10 = &n
+		}
+		if n, ok := active.LabelsBelow(curve, 0.05); ok {
+			fsum.LabelsBelow5 = &n
+		}
 		last := curve[len(curve)-1]
 		fsum.FinalLabels, fsum.FinalError = last.Labels, last.TestError
 		sum.Functions = append(sum.Functions, fsum)
@@ -214,6 +256,41 @@ func runActive(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	return printSummary(stdout, o.json, sum)
+}
+
+// activeRun is one function and seed of a comparison.
+type activeRun struct {
+	cfg     active.Config
+	initial []int
+	rounds  []active.Round
+	took    time.Duration
+}
+
+// runAll runs do on every run, jobs at a time; the first error cancels
+// the others and is returned.
+func runAll(ctx context.Context, todo []activeRun, jobs int, do func(context.Context, *activeRun) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan *activeRun)
+	var wg sync.WaitGroup
+	for range min(jobs, len(todo)) {
+		wg.Go(func() {
+			for r := range next {
+				if err := do(ctx, r); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	for i := range todo {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- &todo[i]
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 func printRound(w io.Writer, asJSON bool, r active.Round) error {
@@ -245,8 +322,9 @@ func printSummary(w io.Writer, asJSON bool, s summaryEvent) error {
 		return fmt.Sprint(*n)
 	}
 	for _, f := range s.Functions {
-		if _, err := fmt.Fprintf(w, "%-16s labels to 10%% error: %s, to 5%%: %s; %.2f%% at %d labels (mean of %d seeds, %.0fs)\n",
-			f.Acquire, show(f.LabelsTo10), show(f.LabelsTo5), 100*f.FinalError, f.FinalLabels, len(s.Seeds), f.Seconds); err != nil {
+		if _, err := fmt.Fprintf(w, "%-16s labels to 10%% error: %s (staying under from %s), to 5%%: %s (from %s); %.2f%% at %d labels (mean of %d seeds, %.0fs)\n",
+			f.Acquire, show(f.LabelsTo10), show(f.LabelsBelow10), show(f.LabelsTo5), show(f.LabelsBelow5),
+			100*f.FinalError, f.FinalLabels, len(s.Seeds), f.Seconds); err != nil {
 			return err
 		}
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,8 +47,10 @@ func TestActiveLearnJSONAndPlot(t *testing.T) {
 	}
 	for _, f := range fns {
 		m := f.(map[string]any)
-		if _, ok := m["labels_to_10"]; !ok {
-			t.Errorf("summary entry %v lacks labels_to_10", m)
+		for _, k := range []string{"labels_to_10", "labels_to_5", "labels_below_10", "labels_below_5"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("summary entry %v lacks %s", m, k)
+			}
 		}
 		if m["final_labels"] != 20.0 {
 			t.Errorf("summary entry %v: final_labels want 20", m)
@@ -62,6 +66,33 @@ func TestActiveLearnJSONAndPlot(t *testing.T) {
 	}
 }
 
+// Runs done two at a time give the curves runs done one at a time give,
+// with the recipe's training options set.
+func TestActiveLearnJobsDeterministic(t *testing.T) {
+	dir := synthMNIST(t, 300, 100)
+	args := []string{"active-learn", "--data", dir, "--json",
+		"--acquire", "random,var-ratios", "--seeds", "1", "--initial", "10", "--per-round", "5", "--max-labels", "20",
+		"--pool-subset", "40", "--mc", "3", "--test-mc", "3", "--epochs", "1", "--min-steps", "5", "--max-steps", "5", "--batch", "8",
+		"--augment", "crop(pad=1)", "--dense-decay", "2", "--threads", "1", "--workers", "1"}
+	errorsBy := func(jobs string) map[string]float64 {
+		code, stdout, stderr := run(t, append(args, "--jobs", jobs)...)
+		if code != 0 {
+			t.Fatalf("--jobs %s: exit %d, stderr: %s", jobs, code, stderr)
+		}
+		out := map[string]float64{}
+		for _, ev := range decodeLines(t, stdout) {
+			if ev["event"] == "round" {
+				out[fmt.Sprint(ev["acquire"], ev["seed"], ev["labels"])] = ev["test_error"].(float64)
+			}
+		}
+		return out
+	}
+	one, two := errorsBy("1"), errorsBy("2")
+	if len(one) != 6 || !maps.Equal(one, two) {
+		t.Errorf("test errors with --jobs 1:\n%v\nwith --jobs 2:\n%v\nwant 6 rounds, equal", one, two)
+	}
+}
+
 func TestActiveLearnBadFlags(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -73,6 +104,10 @@ func TestActiveLearnBadFlags(t *testing.T) {
 		{[]string{"--max-labels", "10"}, "--max-labels: got 10"},
 		{[]string{"--mc", "1"}, "--mc: got 1"},
 		{[]string{"--lr", "0"}, "--lr: got 0"},
+		{[]string{"--jobs", "0"}, "--jobs: got 0"},
+		{[]string{"--test-mc", "-1"}, "--test-mc: got -1"},
+		{[]string{"--dense-decay", "-1"}, "--dense-decay: got -1"},
+		{[]string{"--augment", "crop(pad=-1)"}, "--augment"},
 		{[]string{"--seeds", "x"}, "invalid value"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {

@@ -43,3 +43,15 @@ func LabelsTo(curve []Point, target float64) (int, bool) {
 	}
 	return 0, false
 }
+
+// LabelsBelow returns the fewest labels from which the curve's error
+// stays at most target to its end, and false if its last point is above
+// target. Unlike LabelsTo it ignores a lucky dip that later rounds undo:
+// a single retrained model's error is noisy from round to round.
+func LabelsBelow(curve []Point, target float64) (int, bool) {
+	n, ok := 0, false
+	for i := len(curve) - 1; i >= 0 && curve[i].TestError <= target; i-- {
+		n, ok = curve[i].Labels, true
+	}
+	return n, ok
+}

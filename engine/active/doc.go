@@ -10,6 +10,10 @@
 // penultimate layer's activations. A batch skips candidates whose input is
 // a near-duplicate of one already chosen that round (see [SelectTop]).
 //
+// Each round trains a fresh model ([TrainConfig]) with Adam, optionally
+// with Gal et al.'s data-size dependent L2 prior on the dense layers and
+// with training-time augmentation from engine/augment.
+//
 // Scoring runs on several goroutines, each with its own copy of the model.
 // Layers before the first dropout are deterministic, so a Monte Carlo pass
 // computes them once per candidate and samples only the layers after.

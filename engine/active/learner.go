@@ -56,19 +56,25 @@ func (l *learner) labelledSet() *data.Dataset {
 	return ds
 }
 
-func (l *learner) testError(ctx context.Context, m *nn.Model) (float64, error) {
+func (l *learner) testError(ctx context.Context, m *nn.Model, r int) (float64, error) {
 	idx := make([]int, l.test.N)
 	for i := range idx {
 		idx[i] = i
 	}
-	out, err := Predict(ctx, m, l.test, idx, PredictOptions{Workers: l.cfg.Workers})
+	// The test's dropout masks come from a stream no acquisition uses.
+	opt := PredictOptions{Workers: l.cfg.Workers, MCSamples: l.cfg.TestMC, Seed: l.cfg.Seed<<20 + 1<<19 + uint64(r)}
+	out, err := Predict(ctx, m, l.test, idx, opt)
 	if err != nil {
 		return 0, err
 	}
 	if out.K != l.test.Classes {
 		return 0, fmt.Errorf("active: the model predicts %d classes, %s has %d", out.K, l.test.Name, l.test.Classes)
 	}
-	return TestError(out.Probs, out.K, l.test.Labels), nil
+	probs := out.Probs
+	if out.MC != nil {
+		probs = MeanProbs(out.MC, out.K)
+	}
+	return TestError(probs, out.K, l.test.Labels), nil
 }
 
 // acquire chooses up to k unlabelled samples for round r.

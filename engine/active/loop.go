@@ -22,6 +22,9 @@ type Config struct {
 	// are scored (0: the whole pool).
 	PoolSubset int
 	MCSamples  int // T, for bald and var-ratios
+	// TestMC is how many Monte Carlo dropout passes the test prediction
+	// averages (0: one pass with dropout off).
+	TestMC int
 	// DupCosine is the raw-pixel cosine similarity from which two
 	// candidates count as near-duplicates within a batch (see SelectTop);
 	// 0 turns the rule off.
@@ -59,6 +62,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("active: pool subset %d, want ≥ 0", c.PoolSubset)
 	case c.Strategy.needsMC() && c.MCSamples < 2:
 		return fmt.Errorf("active: %s needs ≥ 2 Monte Carlo samples, got %d", c.Strategy, c.MCSamples)
+	case c.TestMC < 0:
+		return fmt.Errorf("active: %d Monte Carlo test passes, want ≥ 0", c.TestMC)
 	case c.DupCosine < 0:
 		return fmt.Errorf("active: near-duplicate cosine %v, want ≥ 0", c.DupCosine)
 	}
@@ -98,7 +103,7 @@ func Run(ctx context.Context, cfg Config, pool, test *data.Dataset, initial []in
 		if err != nil {
 			return rounds, err
 		}
-		testErr, err := l.testError(ctx, model)
+		testErr, err := l.testError(ctx, model, r)
 		if err != nil {
 			return rounds, err
 		}

@@ -94,6 +94,16 @@ func TestRunErrors(t *testing.T) {
 	if _, err := Run(t.Context(), bad, pool, test, []int{0}, HeldLabels(pool.Labels), nil); err == nil {
 		t.Error("bald with 1 Monte Carlo sample accepted")
 	}
+	bad = quickConfig(Random)
+	bad.TestMC = -1
+	if _, err := Run(t.Context(), bad, pool, test, []int{0}, HeldLabels(pool.Labels), nil); err == nil {
+		t.Error("-1 Monte Carlo test passes accepted")
+	}
+	bad = quickConfig(Random)
+	bad.Train.Augment = "spin"
+	if _, err := Run(t.Context(), bad, pool, test, []int{0}, HeldLabels(pool.Labels), nil); err == nil {
+		t.Error("unknown augmentation accepted")
+	}
 	bad = quickConfig("nope")
 	if _, err := Run(t.Context(), bad, pool, test, []int{0}, HeldLabels(pool.Labels), nil); err == nil {
 		t.Error("unknown strategy accepted")
@@ -111,6 +121,36 @@ func TestRunErrors(t *testing.T) {
 	rounds, err := Run(t.Context(), quickConfig(Margin), pool, test, []int{0, 1}, HeldLabels(pool.Labels), func(Round) error { return stop })
 	if !errors.Is(err, stop) || len(rounds) != 1 {
 		t.Errorf("report error: %v after %d rounds, want it after 1", err, len(rounds))
+	}
+}
+
+// The training options of the benchmark's recipe (augmentation, dense
+// decay) and a Monte Carlo test still learn the easy
+// synthetic task, and a run repeats exactly.
+func TestRunRecipeOptions(t *testing.T) {
+	pool, test := datatest.MNISTLike(300, 1), datatest.MNISTLike(200, 2)
+	initial, err := BalancedInitial(pool.Labels, 10, 2, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := quickConfig(VarRatios)
+	cfg.TestMC = 5
+	// The synthetic classes are horizontal bands: a flip keeps them.
+	cfg.Train.Augment, cfg.Train.DenseDecay = "hflip", 2
+	rounds, err := Run(t.Context(), cfg, pool, test, initial, HeldLabels(pool.Labels), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("test errors %v", errs(rounds))
+	if last := rounds[len(rounds)-1]; last.TestError > 0.3 {
+		t.Errorf("test error %.3f after 30 labels, want ≤ 0.3 on the synthetic task", last.TestError)
+	}
+	again, err := Run(t.Context(), cfg, pool, test, initial, HeldLabels(pool.Labels), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(errs(again), errs(rounds)) {
+		t.Errorf("test errors %v, then %v", errs(rounds), errs(again))
 	}
 }
 
