@@ -187,7 +187,7 @@ func TestError(probs []float32, k int, labels []int32) float64 {
 	}
 	wrong := 0
 	for i, y := range labels {
-		if argmax(probs[i*k:(i+1)*k]) != int(y) {
+		if train.Argmax(probs[i*k:(i+1)*k]) != int(y) {
 			wrong++
 		}
 	}

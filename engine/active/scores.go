@@ -1,6 +1,8 @@
 package active
 
 import (
+	"github.com/troupe-ml/troupe/engine/train"
+
 	"fmt"
 	"math"
 )
@@ -78,7 +80,7 @@ func VarRatioScores(samples [][]float32, k int) []float64 {
 	for i := range out {
 		clear(votes)
 		for _, s := range samples {
-			votes[argmax(s[i*k:(i+1)*k])]++
+			votes[train.Argmax(s[i*k:(i+1)*k])]++
 		}
 		best := 0
 		for _, v := range votes {
@@ -128,16 +130,6 @@ func top2(p []float32) (a, b float64) {
 		b = 0
 	}
 	return a, b
-}
-
-func argmax(p []float32) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // rows checks the layout; a mismatch is a programmer error.

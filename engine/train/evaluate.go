@@ -65,7 +65,7 @@ func (e *Evaluator) Evaluate(model *nn.Model, ds *data.Dataset, batch int) (res 
 		lossSum += float64(loss.Item()) * float64(n)
 		k := logits.Dim(1)
 		for i := 0; i < n; i++ {
-			if argmax(logits.Data[i*k:(i+1)*k]) == int(e.y[i]) {
+			if Argmax(logits.Data[i*k:(i+1)*k]) == int(e.y[i]) {
 				correct++
 			}
 		}
@@ -76,7 +76,9 @@ func (e *Evaluator) Evaluate(model *nn.Model, ds *data.Dataset, batch int) (res 
 	return Eval{Accuracy: float64(correct) / float64(ds.N), Loss: lossSum / float64(ds.N), Samples: ds.N}, nil
 }
 
-func argmax(v []float32) int {
+// Argmax returns the index of v's first largest value (0 for an empty v):
+// the predicted class of a row of logits or probabilities.
+func Argmax(v []float32) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {
