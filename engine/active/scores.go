@@ -1,10 +1,10 @@
 package active
 
 import (
-	"github.com/troupe-ml/troupe/engine/train"
-
 	"fmt"
 	"math"
+
+	"github.com/troupe-ml/troupe/engine/train"
 )
 
 // The scores below read probabilities in rows of k classes, one row per
