@@ -96,7 +96,7 @@ func (c *coordinator) start() error {
 	// The loader numbers epochs from 1, as the plain loop does; Epochs is
 	// the coordinator's exclusive bound.
 	c.co, err = core.NewCoordinator(core.CoordinatorConfig{Samples: c.p.trainSet.N, BatchSize: c.p.job.Batch,
-		Epochs: c.p.job.Epochs + 1, StartEpoch: 1, Workers: ws})
+		Epochs: c.p.job.Epochs + 1, StartEpoch: c.p.first, Workers: ws})
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (c *coordinator) batchDone(ctx actor.Context, m *messages.BatchDone) error 
 		c.samples += n
 		if c.p.observer != nil {
 			c.p.observer.Progress(train.Progress{Epoch: c.epoch, Batch: done, Batches: c.p.batches,
-				Loss: float32(m.GetLoss()), LR: c.sched.LR(int(m.GetParamVersion())), Samples: c.samples,
+				Loss: float32(m.GetLoss()), LR: c.sched.LR(c.p.base + int(m.GetParamVersion())), Samples: c.samples,
 				Elapsed: time.Since(c.epochStart)})
 		}
 	}
@@ -251,13 +251,13 @@ func (c *coordinator) evalParams(ctx actor.Context, m *messages.Params) error {
 		return err
 	}
 	c.rep = train.EpochReport{
-		Epoch: c.epoch, Step: int(c.version), TrainLoss: c.lossSum / float64(max(c.samples, 1)),
+		Epoch: c.epoch, Step: c.p.base + int(c.version), TrainLoss: c.lossSum / float64(max(c.samples, 1)),
 		TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
 		SamplesPerSec: float64(c.samples) / c.trainTime.Seconds(), TrainSeconds: c.trainTime.Seconds(),
 		EvalSeconds: time.Since(start).Seconds(),
 	}
 	if c.version > 0 {
-		c.rep.LR = float64(c.sched.LR(int(c.version) - 1))
+		c.rep.LR = float64(c.sched.LR(c.p.base + int(c.version) - 1))
 	}
 	acts, err := c.co.Step(core.Evaluated{Epoch: c.epoch})
 	return c.do(ctx, acts, err)
@@ -274,7 +274,7 @@ func (c *coordinator) checkpoint() error {
 		return fmt.Errorf("epoch %d: %w", c.epoch, err)
 	}
 	path := filepath.Join(c.p.job.Out, train.CheckpointName)
-	st := train.State{Job: c.p.job, Epoch: c.epoch, Step: int(c.version), TestAccuracy: c.rep.TestAccuracy, TrainLoss: c.rep.TrainLoss}
+	st := train.State{Job: c.p.job, Epoch: c.epoch, Step: c.p.base + int(c.version), TestAccuracy: c.rep.TestAccuracy, TrainLoss: c.rep.TrainLoss}
 	if err := train.SaveCheckpointState(path, c.model, opt, st); err != nil {
 		return fmt.Errorf("epoch %d: %w", c.epoch, err)
 	}

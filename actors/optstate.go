@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/troupe-ml/troupe/engine/optim"
@@ -139,4 +140,43 @@ func sameFloats(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// resumeState loads the shard's slice of a resumed job's optimizer state:
+// each "<param>.<slot>" buffer cut to the shard's segment of that
+// parameter, and the values every shard holds whole (the step count) as
+// they are. A checkpoint without optimizer state leaves the optimizer
+// fresh, as the plain loop's resume does.
+func (s *shard) resumeState() error {
+	if s.p.from == nil || len(s.p.from.Optimizer) == 0 {
+		return nil
+	}
+	names := make([]string, len(s.p.from.Model.Params()))
+	for i, p := range s.p.from.Model.Params() {
+		names[i] = p.Name
+	}
+	own := map[int]segment{}
+	for _, g := range s.segs {
+		own[g.param] = g
+	}
+	var mine []optim.StateTensor
+	for _, st := range s.p.from.Optimizer {
+		j := slotOf(st.Name, names)
+		if j < 0 {
+			mine = append(mine, st)
+			continue
+		}
+		g, ok := own[j]
+		if !ok {
+			continue
+		}
+		if len(st.Data) != len(s.p.from.Model.Params()[j].T.Data) {
+			return fmt.Errorf("resume: optimizer state %q has %d values, its parameter %d", st.Name, len(st.Data), len(s.p.from.Model.Params()[j].T.Data))
+		}
+		mine = append(mine, optim.StateTensor{Name: st.Name, Data: slices.Clone(st.Data[g.lo:g.hi])})
+	}
+	if err := s.opt.LoadState(mine); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	return nil
 }

@@ -50,6 +50,12 @@ type Config struct {
 	// Logger receives protoactor's own log; nil discards it, so that
 	// standard output and error stay clean for machine-readable output.
 	Logger *slog.Logger
+	// From, when set, continues a job from its checkpoint: the shards
+	// start from its parameters and optimizer state, the learning-rate
+	// schedule from its step, and training from the epoch after its own.
+	// It may come from the plain loop or from the pipeline with any number
+	// of workers or shards: the checkpoint's format is the same.
+	From *train.Loaded
 
 	hooks hooks
 }

@@ -2,10 +2,12 @@ package actors
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/troupe-ml/troupe/actors/core"
 	"github.com/troupe-ml/troupe/engine/augment"
 	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/nn"
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/tensor"
 	"github.com/troupe-ml/troupe/engine/train"
@@ -40,6 +42,13 @@ type plan struct {
 	backend       tensor.Backend
 	observer      train.Observer
 	hooks         hooks
+	// from is the checkpoint a resumed job continues (nil: a new job);
+	// base is the optimizer steps taken before it, which the shards' and
+	// the coordinator's step numbers (counted from 0 in every run) are
+	// offset by, and first the first epoch to train.
+	from  *train.Loaded
+	base  int
+	first int
 }
 
 func newPlan(cfg Config, trainSet, testSet *data.Dataset) (*plan, error) {
@@ -51,6 +60,7 @@ func newPlan(cfg Config, trainSet, testSet *data.Dataset) (*plan, error) {
 		job: job, workers: cfg.Workers, shards: cfg.PSShards, sync: cfg.Sync, staleness: cfg.Staleness,
 		prefetch: cfg.Prefetch, trainSet: trainSet, testSet: testSet,
 		backend: cfg.Backend, observer: cfg.Observer, hooks: cfg.hooks,
+		first: 1,
 	}
 	if p.workers == 0 {
 		p.workers = 1
@@ -99,6 +109,9 @@ func newPlan(cfg Config, trainSet, testSet *data.Dataset) (*plan, error) {
 	if p.sync == core.BSP {
 		// Every BSP step averages one batch from each replica.
 		p.stepsPerEpoch = (p.batches + p.workers - 1) / p.workers
+	}
+	if err := p.resume(cfg.From, model); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -161,4 +174,33 @@ func (p *plan) policy() core.Policy {
 		panic("actors: selective-backprop constants are invalid: " + err.Error())
 	}
 	return sb
+}
+
+// resume checks that the checkpoint from fits the job's model and that the
+// job has epochs left after it.
+func (p *plan) resume(from *train.Loaded, model *nn.Model) error {
+	if from == nil {
+		return nil
+	}
+	have, want := model.Params(), from.Model.Params()
+	if len(have) != len(want) {
+		return fmt.Errorf("actors: resume: the checkpoint has %d parameter tensors, the job's model %d", len(want), len(have))
+	}
+	for i, h := range have {
+		if h.Name != want[i].Name || !slices.Equal(h.T.Shape(), want[i].T.Shape()) {
+			return fmt.Errorf("actors: resume: parameter %s %v does not match the checkpoint's %s %v", h.Name, h.T.Shape(), want[i].Name, want[i].T.Shape())
+		}
+	}
+	if from.State.Epoch >= p.job.Epochs {
+		return fmt.Errorf("actors: resume: the checkpoint is at epoch %d and the job has %d epochs: nothing to do (raise epochs)", from.State.Epoch, p.job.Epochs)
+	}
+	if from.State.Epoch < 0 {
+		return fmt.Errorf("actors: resume: the checkpoint's epoch %d is negative", from.State.Epoch)
+	}
+	// The schedule resumes at the epoch boundary counted in this
+	// topology's steps: the same as the checkpoint's step count when the
+	// topology is unchanged, and the right place in the schedule when the
+	// number of workers (and so of BSP steps per epoch) changed.
+	p.from, p.base, p.first = from, from.State.Epoch*p.stepsPerEpoch, from.State.Epoch+1
+	return nil
 }

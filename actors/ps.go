@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupe-ml/troupe/actors/core"
+	"github.com/troupe-ml/troupe/engine/nn"
 	"github.com/troupe-ml/troupe/engine/optim"
 	"github.com/troupe-ml/troupe/engine/train"
 	"github.com/troupe-ml/troupe/messages"
@@ -110,18 +111,28 @@ func (s *shard) Receive(ctx actor.Context) {
 }
 
 // start takes the shard's slices of the job's initial parameters: the
-// model built from the job's seed, as the plain loop builds it.
+// model built from the job's seed, as the plain loop builds it, or the
+// checkpoint's model and optimizer state when the job resumes.
 func (s *shard) start() error {
-	model, err := train.NewModel(s.p.job)
-	if err != nil {
-		return err
+	var model *nn.Model
+	if s.p.from != nil {
+		model = s.p.from.Model
+	} else {
+		var err error
+		if model, err = train.NewModel(s.p.job); err != nil {
+			return err
+		}
 	}
 	full := model.Params()
 	for _, g := range s.segs {
 		data := slices.Clone(full[g.param].T.Data[g.lo:g.hi])
 		s.params = append(s.params, optim.Param{Name: g.name, Data: data, Grad: make([]float32, len(data)), NoDecay: g.noDecay})
 	}
+	var err error
 	if s.opt, err = train.NewOptimizerFor(s.p.job, s.params); err != nil {
+		return err
+	}
+	if err := s.resumeState(); err != nil {
 		return err
 	}
 	if s.sched, err = train.NewSchedule(s.p.job, s.p.stepsPerEpoch); err != nil {
@@ -323,7 +334,7 @@ func (s *shard) apply(a core.Apply) error {
 			s.spare = append(s.spare, h.g)
 		}
 	}
-	s.opt.Step(s.sched.LR(int(a.Version) - 1))
+	s.opt.Step(s.sched.LR(s.p.base + int(a.Version) - 1))
 	s.version = a.Version
 	return nil
 }

@@ -79,10 +79,12 @@ func benchFlags(name string, job *spec.Job) (*flag.FlagSet, *bool) {
 }
 
 // benchPrepare parses a training benchmark's flags and loads its data; the
-// returned function restores the thread count and is never nil.
+// returned function restores the thread count and is never nil. The train
+// benchmark also takes --workers: it runs what `troupe train` runs.
 func benchPrepare(name string, args []string, stderr io.Writer) (job spec.Job, jsonOut bool, trainSet, testSet *data.Dataset, restore func(), err error) {
 	job = benchJob()
 	fs, js := benchFlags(name, &job)
+	fs.IntVar(&job.Workers, "workers", job.Workers, "model replicas in the actor pipeline, as troupe train (0: the plain loop; cuda trains one replica)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return job, false, nil, nil, func() {}, err
 	}
@@ -219,9 +221,11 @@ func (w *waitRecorder) EpochMetrics(_ int, m actors.Metrics) {
 	}
 }
 
-// runBenchTrain trains through the same code path as `troupe train` (train.Run)
-// with the comparison recipe of the side-by-side scripts: plain SGD with
-// momentum 0.9 at a constant learning rate, no weight decay.
+// runBenchTrain trains through the same code path as `troupe train` (the
+// actor pipeline with one replica by default, the plain loop with --workers
+// 0, the device trainer with --device cuda) with the comparison recipe of
+// the side-by-side scripts: plain SGD with momentum 0.9 at a constant
+// learning rate, no weight decay.
 func runBenchTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	job, jsonOut, trainSet, testSet, restore, err := benchPrepare("bench train", args, stderr)
 	defer restore()
@@ -240,6 +244,15 @@ func runBenchTrain(ctx context.Context, args []string, stdout, stderr io.Writer)
 		device = dev.Name()
 		res, err = gpu.Run(ctx, dev, job, trainSet, testSet, obs, gpu.RunOptions{})
 		if err != nil {
+			return err
+		}
+	} else if job.Workers > 0 {
+		cfg, err := actors.ConfigFromJob(job)
+		if err != nil {
+			return err
+		}
+		cfg.Observer = obs
+		if res, _, err = actors.Run(ctx, cfg, trainSet, testSet); err != nil {
 			return err
 		}
 	} else if res, err = train.Run(ctx, job, trainSet, testSet, nil, obs); err != nil {

@@ -54,7 +54,7 @@ func newTrainFlags() *trainFlags {
 	fs.Float64Var(&j.Gamma, "gamma", j.Gamma, "step schedule: decay factor")
 	fs.Float64Var(&j.ClipNorm, "clip-norm", j.ClipNorm, "clip the global gradient norm to this value (0: off)")
 	fs.Float64Var(&j.LabelSmoothing, "label-smoothing", j.LabelSmoothing, "label smoothing ε of the cross-entropy")
-	fs.IntVar(&j.Workers, "workers", j.Workers, "data-parallel model replicas in the actor pipeline (0: the plain single-process loop)")
+	fs.IntVar(&j.Workers, "workers", j.Workers, "data-parallel model replicas in the actor pipeline (0: the plain single-process loop, without augmentation or selection)")
 	fs.IntVar(&j.PSShards, "ps-shards", j.PSShards, "parameter-server shards (pipeline)")
 	enumFlag(fs, "sync", "parameter-server consistency: bsp, async, ssp", &j.Sync, spec.ParseSync)
 	fs.IntVar(&j.Staleness, "staleness", j.Staleness, "ssp: how many steps a worker may run ahead of the slowest")
@@ -202,8 +202,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var dev *cuda.Device
 	if job.Device == spec.CUDA {
-		if job.Workers > 0 {
-			return fmt.Errorf("--device cuda trains in the single-process loop: use --workers 0: %w", errUsage)
+		if job.Workers > 1 {
+			return fmt.Errorf("--device cuda trains one replica on the device: use --workers 1 (or 0): %w", errUsage)
 		}
 		if dev, err = cuda.Open(cuda.Options{}); err != nil {
 			return err
@@ -238,25 +238,25 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer rep.close()
 	start := time.Now()
 	var res train.Result
-	if f.from != nil && (dev != nil || job.Workers > 0) {
-		return fmt.Errorf("--resume continues jobs of the plain CPU loop; with --device cuda or --workers it is not supported yet: %w", errUsage)
+	if f.from != nil {
+		if dev != nil {
+			return fmt.Errorf("--resume with --device cuda is not supported yet: resume on the CPU (--device cpu): %w", errUsage)
+		}
+		log.Info().Int("epoch", f.from.State.Epoch).Int("step", f.from.State.Step).Str("from", f.resume).Msg("resuming")
 	}
 	switch {
-	case f.from != nil:
-		log.Info().Int("epoch", f.from.State.Epoch).Int("step", f.from.State.Step).Str("from", f.resume).Msg("resuming")
-		res, err = train.RunFrom(ctx, job, trainSet, testSet, nil, rep, f.from)
 	case dev != nil:
 		if job.Augment != "" || job.Select != spec.Uniform {
 			return fmt.Errorf("augment and select need the actor pipeline, which runs on the CPU: %w", errUsage)
 		}
 		res, err = gpu.Run(ctx, dev, job, trainSet, testSet, rep, gpu.RunOptions{})
 	case job.Workers > 0:
-		res, err = runPipeline(ctx, job, trainSet, testSet, rep, stderr)
+		res, err = runPipeline(ctx, job, trainSet, testSet, rep, stderr, f.from)
 	default:
 		if job.Augment != "" || job.Select != spec.Uniform {
-			return fmt.Errorf("augment and select need the actor pipeline: add --workers 1 or more: %w", errUsage)
+			return fmt.Errorf("augment and select need the actor pipeline: use --workers 1 or more: %w", errUsage)
 		}
-		res, err = train.Run(ctx, job, trainSet, testSet, nil, rep)
+		res, err = train.RunFrom(ctx, job, trainSet, testSet, nil, rep, f.from)
 	}
 	if err != nil {
 		return err
@@ -270,11 +270,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // runPipeline trains through the actor pipeline; protoactor's own logs go to
 // stderr at warning level so that stdout stays clean for --json.
-func runPipeline(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, rep *reporter, stderr io.Writer) (train.Result, error) {
+func runPipeline(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset, rep *reporter, stderr io.Writer, from *train.Loaded) (train.Result, error) {
 	cfg, err := actors.ConfigFromJob(job)
 	if err != nil {
 		return train.Result{}, err
 	}
+	cfg.From = from
 	cfg.Observer = rep
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	res, _, err := actors.Run(ctx, cfg, trainSet, testSet)

@@ -106,7 +106,7 @@ func Default() Job {
 		ClipNorm:       0,
 		LabelSmoothing: 0,
 
-		Workers:    0,
+		Workers:    1,
 		PSShards:   1,
 		Sync:       BSP,
 		Staleness:  0,
