@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupe-ml/troupe/engine/augment"
+	"github.com/troupe-ml/troupe/engine/tensor"
 	"github.com/troupe-ml/troupe/messages"
 )
 
@@ -15,17 +16,20 @@ import (
 const augmentBackoff = time.Millisecond
 
 // augmenter applies the job's augmentation to whole batches and passes them
-// on to the replica each is addressed to. Randomness comes from (seed,
-// epoch, sample id), so the output does not depend on the pool's size or on
-// which augmenter gets which batch. It holds no state worth keeping, so its
+// on to the replica each is addressed to: the per-sample transforms, then
+// the batch mix (mixup, cutmix) if the pipeline has one, which fills the
+// batch's mix labels and weights. Randomness comes from (seed, epoch, sample
+// ids), so the output does not depend on the pool's size or on which
+// augmenter gets which batch. It holds no state worth keeping, so its
 // supervisor restarts it after a crash and hands it the batch again.
 type augmenter struct {
-	p    *plan
-	t    *topology
-	name string
-	w    *augment.Worker
-	ids  []int
-	m    meter
+	p     *plan
+	t     *topology
+	name  string
+	w     *augment.Worker
+	mixes bool // the pipeline has a batch mix
+	ids   []int
+	m     meter
 }
 
 // retry carries a batch back to a restarted augmenter. Only a parent sends
@@ -38,6 +42,7 @@ type retry struct {
 
 func newAugmenter(p *plan, t *topology, i int, g *depthGauge) *augmenter {
 	a := &augmenter{p: p, t: t, name: augmenterName(i), w: p.pipe.NewWorker(p.job.Seed)}
+	_, a.mixes = p.pipe.Mix()
 	a.m.gauge = g
 	return a
 }
@@ -89,9 +94,41 @@ func (a *augmenter) apply(ctx actor.Context, b *messages.Batch, attempt int) {
 		a.ids = append(a.ids, int(id))
 	}
 	a.w.ApplyBatch(dst, dst, a.p.shape, b.GetEpoch(), a.ids)
+	mix, lambda, err := a.mix(dst, b)
+	if err != nil {
+		panic(fmt.Errorf("batch %d of epoch %d: %w", b.GetSeq(), b.GetEpoch(), err))
+	}
 	a.m.samples += uint64(len(a.ids))
 	ctx.Send(a.t.workers[w], &messages.Batch{
 		Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: b.GetSampleIds(), Inputs: t, Labels: b.GetLabels(),
 		Task: b.GetTask(), Worker: b.GetWorker(), Weights: b.GetWeights(), LinkSeq: b.GetLinkSeq(),
+		MixLabels: mix, MixLambda: lambda,
 	})
+}
+
+// mix applies the pipeline's batch mix to x, the augmented inputs of b, and
+// returns the partner classes and label weights for the outgoing message:
+// nil when the pipeline has no mix or this batch's draw skips it. They are
+// fresh slices because the message owns them once sent.
+func (a *augmenter) mix(x []float32, b *messages.Batch) ([]int32, []float32, error) {
+	if !a.mixes {
+		return nil, nil, nil
+	}
+	mix, lambda := make([]int32, len(a.ids)), make([]float32, len(a.ids))
+	mixed, err := a.w.MixBatch(x, a.p.shape, b.GetEpoch(), a.ids, b.GetLabels(), mix, lambda)
+	if err != nil || !mixed {
+		return nil, nil, err
+	}
+	return mix, lambda, nil
+}
+
+// mixTargets is the supervision of b for the loss: its labels and, when an
+// augmenter mixed it, the partner classes and weights. An empty list means
+// no mix, as on the wire. Per-sample loss weights are not read here.
+func mixTargets(b *messages.Batch) tensor.Targets {
+	tg := tensor.Targets{Labels: b.GetLabels()}
+	if len(b.GetMixLabels()) > 0 || len(b.GetMixLambda()) > 0 {
+		tg.Mix, tg.Lambda = b.GetMixLabels(), b.GetMixLambda()
+	}
+	return tg
 }

@@ -314,7 +314,7 @@ func (w *worker) train(ctx actor.Context) error {
 func (w *worker) gradients(b *messages.Batch, x []float32, n int) (float32, error) {
 	y := b.GetLabels()
 	if w.sel == nil {
-		res, err := w.tr.Gradients(x, y, w.losses)
+		res, err := w.tr.GradientsTargets(x, mixTargets(b), w.losses)
 		return res.Loss, err
 	}
 	if err := w.tr.Losses(x, y, w.losses); err != nil {

@@ -46,7 +46,15 @@ type Batch struct {
 	// Sequence number on the flow-control link from the loader to the
 	// replica: one per batch, never restarting, so the replica can restore
 	// the link's order after a pool of augmenters has shuffled it.
-	LinkSeq       uint64 `protobuf:"varint,9,opt,name=link_seq,json=linkSeq,proto3" json:"link_seq,omitempty"`
+	LinkSeq uint64 `protobuf:"varint,9,opt,name=link_seq,json=linkSeq,proto3" json:"link_seq,omitempty"`
+	// Batch mix (mixup, cutmix), filled by the augmenter that mixed the
+	// batch; both empty for an unmixed batch. Sample i's image blends its own
+	// with a partner's from the same batch: mix_labels[i] is the partner's
+	// class and mix_lambda[i] in [0, 1] the weight of labels[i], the partner
+	// getting 1 - mix_lambda[i] (the loss is mix_lambda[i]·CE(labels[i]) +
+	// (1 - mix_lambda[i])·CE(mix_labels[i])). Both have one entry per sample.
+	MixLabels     []int32   `protobuf:"varint,10,rep,packed,name=mix_labels,json=mixLabels,proto3" json:"mix_labels,omitempty"`
+	MixLambda     []float32 `protobuf:"fixed32,11,rep,packed,name=mix_lambda,json=mixLambda,proto3" json:"mix_lambda,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -142,6 +150,20 @@ func (x *Batch) GetLinkSeq() uint64 {
 		return x.LinkSeq
 	}
 	return 0
+}
+
+func (x *Batch) GetMixLabels() []int32 {
+	if x != nil {
+		return x.MixLabels
+	}
+	return nil
+}
+
+func (x *Batch) GetMixLambda() []float32 {
+	if x != nil {
+		return x.MixLambda
+	}
+	return nil
 }
 
 // Scores are per-sample statistics from a forward pass, the input a
@@ -264,7 +286,7 @@ var File_troupe_v1_data_proto protoreflect.FileDescriptor
 
 const file_troupe_v1_data_proto_rawDesc = "" +
 	"\n" +
-	"\x14troupe/v1/data.proto\x12\ttroupe.v1\x1a\x16troupe/v1/tensor.proto\"\xf2\x01\n" +
+	"\x14troupe/v1/data.proto\x12\ttroupe.v1\x1a\x16troupe/v1/tensor.proto\"\xb0\x02\n" +
 	"\x05Batch\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1d\n" +
@@ -275,7 +297,12 @@ const file_troupe_v1_data_proto_rawDesc = "" +
 	"\x04task\x18\x06 \x01(\tR\x04task\x12\x16\n" +
 	"\x06worker\x18\a \x01(\rR\x06worker\x12\x18\n" +
 	"\aweights\x18\b \x03(\x02R\aweights\x12\x19\n" +
-	"\blink_seq\x18\t \x01(\x04R\alinkSeq\"\xf0\x01\n" +
+	"\blink_seq\x18\t \x01(\x04R\alinkSeq\x12\x1d\n" +
+	"\n" +
+	"mix_labels\x18\n" +
+	" \x03(\x05R\tmixLabels\x12\x1d\n" +
+	"\n" +
+	"mix_lambda\x18\v \x03(\x02R\tmixLambda\"\xf0\x01\n" +
 	"\x06Scores\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1d\n" +

@@ -14,9 +14,10 @@ import (
 //	affine(degrees=15, scale_min=0.8, scale_max=1.2), elastic(alpha=34, sigma=4, p=0.5), noise(std=0.05)
 //
 // The parameter p is the step's probability; the others are listed by
-// Describe. Spaces around tokens are ignored. An empty spec, or "none",
-// is the empty pipeline. The result is validated; errors are *Error values
-// giving the byte offset, step, transform and parameter.
+// Describe. A batch mix (mixup, cutmix) comes last, at most one per spec.
+// Spaces around tokens are ignored. An empty spec, or "none", is the empty
+// pipeline. The result is validated; errors are *Error values giving the
+// byte offset, step, transform and parameter.
 func Parse(spec string) ([]Config, error) {
 	p := parser{spec: spec}
 	p.space()
@@ -35,6 +36,10 @@ func Parse(spec string) ([]Config, error) {
 		}
 		if _, err := c.resolve(len(cfgs) + 1); err != nil {
 			e := err.(*Error)
+			e.Spec, e.Offset = spec, start
+			return nil, e
+		}
+		if e := checkMixOrder(cfgs, c, len(cfgs)+1); e != nil {
 			e.Spec, e.Offset = spec, start
 			return nil, e
 		}

@@ -18,6 +18,7 @@ type Step struct {
 // any number of Workers.
 type Pipeline struct {
 	steps []Step
+	mix   *MixStep // the batch mix, run after the steps; nil for none
 	cfgs  []Config // resolved configurations; nil when built by Compose
 }
 
@@ -39,12 +40,19 @@ func New(cfgs []Config, background float32) (*Pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkMixOrder(cfgs[:i], c, i+1); err != nil {
+			return nil, err
+		}
+		p.cfgs = append(p.cfgs, r.config(background))
+		if r.kind.mixer != nil {
+			p.mix = &MixStep{M: r.kind.mixer(r.values), P: r.p}
+			continue
+		}
 		t, err := r.kind.build(r.values, r.fillValue(background))
 		if err != nil {
 			return nil, &Error{Offset: -1, Step: i + 1, Transform: c.Name, Reason: err.Error()}
 		}
 		p.steps = append(p.steps, Step{T: t, P: r.p})
-		p.cfgs = append(p.cfgs, r.config(background))
 	}
 	return p, nil
 }
@@ -67,11 +75,21 @@ func Compose(steps ...Step) (*Pipeline, error) {
 	return &Pipeline{steps: append([]Step(nil), steps...)}, nil
 }
 
-// Len is the number of steps.
+// Len is the number of per-sample steps; a batch mix is not one (see Mix).
 func (p *Pipeline) Len() int { return len(p.steps) }
 
-// Steps returns a copy of the steps.
+// Steps returns a copy of the per-sample steps.
 func (p *Pipeline) Steps() []Step { return append([]Step(nil), p.steps...) }
+
+// Mix returns the pipeline's batch mix and true, or false when it has none.
+// A Worker runs it in MixBatch; code that augments samples one at a time
+// cannot, and should reject a pipeline that has one.
+func (p *Pipeline) Mix() (MixStep, bool) {
+	if p.mix == nil {
+		return MixStep{}, false
+	}
+	return *p.mix, true
+}
 
 // Configs returns the configurations a pipeline built by New runs, with every
 // probability and parameter explicit (fill included), so that

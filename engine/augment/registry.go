@@ -26,12 +26,14 @@ type kind struct {
 	params []param
 	check  func(v map[string]float64) (param, reason string) // constraints between parameters; "" when met
 	build  func(v map[string]float64, fill float32) (Transform, error)
+	mixer  func(v map[string]float64) Mixer // set for batch mixes, which have no build
 }
 
-// kinds lists the named transforms. It builds the table afresh on every call
-// so that the package holds no mutable state; it runs only while parsing.
+// kinds lists the named transforms, the per-sample ones then the batch mixes
+// (mixKinds). It builds the table afresh on every call so that the package
+// holds no mutable state; it runs only while parsing.
 func kinds() []kind {
-	return []kind{
+	return append([]kind{
 		{
 			name: "affine", p: 1, fill: true,
 			doc: "random rotation, scale, shear and translation with bilinear sampling",
@@ -112,7 +114,7 @@ func kinds() []kind {
 				return &Contrast{Factor: v["factor"]}, nil
 			},
 		},
-	}
+	}, mixKinds()...)
 }
 
 // Names lists the transforms Parse and New know, in a fixed order.

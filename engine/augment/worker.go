@@ -19,6 +19,7 @@ type Worker struct {
 	pcg  rand.PCG
 	rng  *rand.Rand
 	sc   Scratch
+	mx   mixScratch
 }
 
 // NewWorker returns a Worker running p with the given seed.

@@ -76,7 +76,7 @@ func TestValidateJob(t *testing.T) {
 		{"augmenters", func(j *Job) { j.Augmenters = 0 }, "augmenters: must be ≥ 1, got 0"},
 		{"select", func(j *Job) { j.Select = "loss" }, `select: unknown "loss" (want uniform, selective-backprop)`},
 		{"prefetch", func(j *Job) { j.Prefetch = 0 }, "prefetch: must be ≥ 1, got 0"},
-		{"augment", func(j *Job) { j.Augment = "affine,warp" }, `augment: spec "affine,warp" at byte 7: step 2: transform "warp": unknown transform; known: affine, elastic, noise, crop, hflip, vflip, cutout, brightness, contrast`},
+		{"augment", func(j *Job) { j.Augment = "affine,warp" }, `augment: spec "affine,warp" at byte 7: step 2: transform "warp": unknown transform; known: affine, elastic, noise, crop, hflip, vflip, cutout, brightness, contrast, mixup, cutmix`},
 		{"out", func(j *Job) { j.Out = " " }, "out: must not be blank (leave it empty to write no files)"},
 		{"model and spec", func(j *Job) { j.ModelSpec = mlpSpec() }, `model: preset "mlp" and model_spec are mutually exclusive (give one)`},
 		{"no model", func(j *Job) { j.Model = "" }, "model: missing: name a preset or give model_spec"},

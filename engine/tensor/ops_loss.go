@@ -10,24 +10,53 @@ import (
 // (PyTorch's F.cross_entropy). With smoothing ε the target distribution is
 // (1−ε)·onehot + ε/K. When perSample is non-nil (length N) it receives each
 // row's loss, for data-selection strategies. A target outside [0, K) is
-// recorded as the graph's error.
+// recorded as the graph's error. It is SoftmaxCrossEntropyTargets with
+// labels only.
 func (g *Graph) SoftmaxCrossEntropy(logits *Tensor, targets []int32, smoothing float32, perSample []float32) *Tensor {
-	if logits.Rank() != 2 || logits.shape[0] != len(targets) {
-		panic(fmt.Sprintf("tensor: SoftmaxCrossEntropy: logits %v do not match %d targets", logits.shape, len(targets)))
+	return g.softmaxCE("SoftmaxCrossEntropy", logits, Targets{Labels: targets}, smoothing, perSample)
+}
+
+// softmaxCE is the fused loss behind both entry points; op names the caller
+// in messages. The tape node keeps the validated classes in idx (labels, then
+// the mix classes) and, after the probabilities in aux, λ and the weights;
+// ia[0] and ia[1] say whether those two are present.
+func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float32, perSample []float32) *Tensor {
+	if logits.Rank() != 2 || logits.shape[0] != len(t.Labels) {
+		panic(fmt.Sprintf("tensor: %s: logits %v do not match %d targets", op, logits.shape, len(t.Labels)))
 	}
-	if perSample != nil && len(perSample) != len(targets) {
-		panic(fmt.Sprintf("tensor: SoftmaxCrossEntropy: perSample has %d entries, want %d", len(perSample), len(targets)))
+	if perSample != nil && len(perSample) != len(t.Labels) {
+		panic(fmt.Sprintf("tensor: %s: perSample has %d entries, want %d", op, len(perSample), len(t.Labels)))
 	}
 	n, k := logits.shape[0], logits.shape[1]
+	c := g.checkTargets(op, t, n)
+	hasMix, hasW := c.mix != nil, c.w != nil
 	grad := g.wants(logits)
 	out := g.alloc(grad, 1)
-	var prob []float32
+	var prob, lams, ws []float32
+	var ys, ms []int32
 	if grad {
 		nd := g.record(opSoftmaxCE, out, logits, nil, nil)
 		nd.f = smoothing
-		nd.aux = grow(nd.aux, n*k)
-		nd.idx = append(nd.idx[:0], targets...)
-		prob = nd.aux
+		size, nidx := n*k, n
+		if hasMix {
+			nd.ia[0] = 1
+			size += n
+			nidx += n
+		}
+		if hasW {
+			nd.ia[1] = 1
+			size += n
+		}
+		nd.aux = grow(nd.aux, size)
+		nd.idx = growInt32(nd.idx, nidx)
+		prob, ys = nd.aux[:n*k], nd.idx[:n]
+		rest := nd.aux[n*k:]
+		if hasMix {
+			lams, rest, ms = rest[:n], rest[n:], nd.idx[n:]
+		}
+		if hasW {
+			ws = rest[:n]
+		}
 	} else {
 		prob = g.temp(n * k)
 	}
@@ -35,34 +64,48 @@ func (g *Graph) SoftmaxCrossEntropy(logits *Tensor, targets []int32, smoothing f
 	for i := 0; i < n; i++ {
 		row := logits.Data[i*k : (i+1)*k]
 		pr := prob[i*k : (i+1)*k]
-		t := int(targets[i])
-		if t < 0 || t >= k {
-			g.fail(fmt.Errorf("tensor: SoftmaxCrossEntropy: target %d of row %d outside [0, %d)", t, i, k))
-			t = 0
+		y, m, lam, w := g.ceRow(op, c, i, k)
+		if ys != nil {
+			ys[i] = int32(y)
 		}
-		m := row[0]
+		if ms != nil {
+			ms[i], lams[i] = int32(m), lam
+		}
+		if ws != nil {
+			ws[i] = w
+		}
+		mx := row[0]
 		for _, v := range row {
-			m = max(m, v)
+			mx = max(mx, v)
 		}
 		var z float64
 		for j, v := range row {
-			e := math.Exp(float64(v - m))
+			e := math.Exp(float64(v - mx))
 			pr[j] = float32(e)
 			z += e
 		}
 		logZ := math.Log(z)
-		// loss = −Σ q_j log p_j with log p_j = (x_j − m) − log Z.
-		var loss, meanLogP float64
+		// loss = −Σ q_j log p_j with log p_j = (x_j − max) − log Z.
+		var meanLogP float64
 		for j, v := range row {
-			lp := float64(v-m) - logZ
+			lp := float64(v-mx) - logZ
 			meanLogP += lp
 			pr[j] = float32(float64(pr[j]) / z)
 		}
 		meanLogP /= float64(k)
-		lpt := float64(row[t]-m) - logZ
-		loss = -(1-float64(smoothing))*lpt - float64(smoothing)*meanLogP
+		lpt := float64(row[y]-mx) - logZ
+		if hasMix {
+			// With λ = 1 the second term is an exact zero, so this gives
+			// the unmixed loss bit for bit.
+			lpm := float64(row[m]-mx) - logZ
+			lpt = float64(lam)*lpt + float64(1-lam)*lpm
+		}
+		loss := -(1-float64(smoothing))*lpt - float64(smoothing)*meanLogP
 		if perSample != nil {
 			perSample[i] = float32(loss)
+		}
+		if hasW {
+			loss *= float64(w)
 		}
 		total += loss
 	}
@@ -76,22 +119,48 @@ func softmaxCEBackward(nd *node) {
 		return
 	}
 	n, k := x.shape[0], x.shape[1]
+	hasMix, hasW := nd.ia[0] == 1, nd.ia[1] == 1
 	scale := nd.out.Grad[0] / float32(n)
 	eps := nd.f
 	uniform := eps / float32(k)
+	rest := nd.aux[n*k:]
+	var lams, ws []float32
+	if hasMix {
+		lams, rest = rest[:n], rest[n:]
+	}
+	if hasW {
+		ws = rest[:n]
+	}
 	for i := 0; i < n; i++ {
+		// Classes were validated in the forward pass.
 		t := int(nd.idx[i])
-		if t < 0 || t >= k {
-			t = 0
-		}
 		pr := nd.aux[i*k : (i+1)*k]
 		gx := x.Grad[i*k : (i+1)*k]
+		s := scale
+		if hasW {
+			s *= ws[i]
+		}
+		if !hasMix {
+			for j, p := range pr {
+				q := uniform
+				if j == t {
+					q += 1 - eps
+				}
+				gx[j] += s * (p - q)
+			}
+			continue
+		}
+		// The mixed target is (1−ε)·(λ·onehot(t) + (1−λ)·onehot(m)) + ε/K.
+		m, lam := int(nd.idx[n+i]), lams[i]
 		for j, p := range pr {
 			q := uniform
 			if j == t {
-				q += 1 - eps
+				q += (1 - eps) * lam
 			}
-			gx[j] += scale * (p - q)
+			if j == m {
+				q += (1 - eps) * (1 - lam)
+			}
+			gx[j] += s * (p - q)
 		}
 	}
 }

@@ -87,12 +87,21 @@ func (t *Trainer) batchShape(n int) []int {
 
 // Step runs forward, backward and one optimizer update on the batch x (len(y)
 // samples, each of the model's input shape) with class labels y. perSample, if
-// non-nil, receives each sample's loss.
-func (t *Trainer) Step(x []float32, y []int32, perSample []float32) (res StepResult, err error) {
+// non-nil, receives each sample's loss. It is StepTargets with labels only.
+func (t *Trainer) Step(x []float32, y []int32, perSample []float32) (StepResult, error) {
+	return t.StepTargets(x, tensor.Targets{Labels: y}, perSample)
+}
+
+// StepTargets is Step with the full supervision of
+// tensor.Graph.SoftmaxCrossEntropyTargets: mixed second classes with their
+// weights λ (mixup, cutmix) and per-sample loss weights. The batch holds
+// len(tg.Labels) samples; perSample, if non-nil, receives each sample's
+// unweighted mixed loss. Targets that do not fit the batch are an error.
+func (t *Trainer) StepTargets(x []float32, tg tensor.Targets, perSample []float32) (res StepResult, err error) {
 	if t.opt == nil {
 		return res, fmt.Errorf("train: Step on a trainer without an optimizer (use Gradients)")
 	}
-	if res, err = t.Gradients(x, y, perSample); err != nil {
+	if res, err = t.GradientsTargets(x, tg, perSample); err != nil {
 		return res, err
 	}
 	if t.opts.ClipNorm > 0 {
@@ -107,10 +116,16 @@ func (t *Trainer) Step(x []float32, y []int32, perSample []float32) (res StepRes
 // Gradients runs forward and backward only: afterwards every parameter's Grad
 // holds d loss / d parameter for this batch (previous gradients are
 // discarded). A model replica whose update happens elsewhere (a parameter
-// server) calls this instead of Step.
-func (t *Trainer) Gradients(x []float32, y []int32, perSample []float32) (res StepResult, err error) {
+// server) calls this instead of Step. It is GradientsTargets with labels only.
+func (t *Trainer) Gradients(x []float32, y []int32, perSample []float32) (StepResult, error) {
+	return t.GradientsTargets(x, tensor.Targets{Labels: y}, perSample)
+}
+
+// GradientsTargets is Gradients with the full supervision of
+// tensor.Graph.SoftmaxCrossEntropyTargets (see StepTargets).
+func (t *Trainer) GradientsTargets(x []float32, tg tensor.Targets, perSample []float32) (res StepResult, err error) {
 	defer recoverTo(&err, "train step")
-	n := len(y)
+	n := len(tg.Labels)
 	if n == 0 {
 		return res, fmt.Errorf("train: empty batch")
 	}
@@ -120,7 +135,7 @@ func (t *Trainer) Gradients(x []float32, y []int32, perSample []float32) (res St
 	g.SetNoGrad(false)
 	in := g.Input(x, t.batchShape(n)...)
 	logits := t.model.Forward(g, in)
-	loss := g.SoftmaxCrossEntropy(logits, y, t.opts.LabelSmoothing, perSample)
+	loss := g.SoftmaxCrossEntropyTargets(logits, tg, t.opts.LabelSmoothing, perSample)
 	if err := g.Err(); err != nil {
 		return res, fmt.Errorf("train: %w", err)
 	}
