@@ -81,7 +81,9 @@ func loadTrainSet(dir string) (*data.Dataset, error) {
 }
 
 // previewGrid draws samples rows of the original and variants augmented
-// copies (epochs 1..variants of the same sample), with a 2-pixel gap.
+// copies (epochs 1..variants of the same sample), with a 2-pixel gap. The
+// rows of a column are augmented as one batch, so that a batch mix (mixup,
+// cutmix) shows what it does: each image blended with another row's.
 func previewGrid(ds *data.Dataset, pipe *augment.Pipeline, samples, variants, scale int, seed uint64) (*image.RGBA, error) {
 	samples = min(samples, ds.N)
 	if samples == 0 {
@@ -95,18 +97,26 @@ func previewGrid(ds *data.Dataset, pipe *augment.Pipeline, samples, variants, sc
 		img.Pix[i] = 255 // white gaps
 	}
 	w := pipe.NewWorker(seed)
-	src := make([]float32, s.Len())
-	dst := make([]float32, s.Len())
-	y := make([]int32, 1)
-	for r := range samples {
-		ds.Fill([]int{r}, src, y)
-		for c := 0; c <= variants; c++ {
-			img1 := src
-			if c > 0 {
-				w.Apply(dst, src, s, uint64(c), uint64(r))
-				img1 = dst
+	ids := make([]int, samples)
+	for i := range ids {
+		ids[i] = i
+	}
+	src := make([]float32, samples*s.Len())
+	dst := make([]float32, samples*s.Len())
+	y := make([]int32, samples)
+	mix, lambda := make([]int32, samples), make([]float32, samples)
+	ds.Fill(ids, src, y)
+	for c := 0; c <= variants; c++ {
+		col := src
+		if c > 0 {
+			w.ApplyBatch(dst, src, s, uint64(c), ids)
+			if _, err := w.MixBatch(dst, s, uint64(c), ids, y, mix, lambda); err != nil {
+				return nil, fmt.Errorf("augment preview: %w", err)
 			}
-			drawSample(img, img1, ds, gap+c*cellW, gap+r*cellH, scale)
+			col = dst
+		}
+		for r := range samples {
+			drawSample(img, col[r*s.Len():(r+1)*s.Len()], ds, gap+c*cellW, gap+r*cellH, scale)
 		}
 	}
 	return img, nil
@@ -194,7 +204,8 @@ func runBenchAugment(_ context.Context, args []string, stdout, stderr io.Writer)
 	for i := range idx {
 		idx[i] = i
 	}
-	trainSet.Fill(idx, src, make([]int32, n))
+	labels := make([]int32, n)
+	trainSet.Fill(idx, src, labels)
 	for _, spec := range specs {
 		cfgs, err := augment.Parse(spec)
 		if err != nil {
@@ -205,7 +216,7 @@ func runBenchAugment(_ context.Context, args []string, stdout, stderr io.Writer)
 			return fmt.Errorf("bench augment: %q: %w", spec, err)
 		}
 		for _, workers := range []int{1, 2} {
-			rate := timeAugment(pipe, s, src, n, workers, time.Duration(*seconds*float64(time.Second)))
+			rate := timeAugment(pipe, s, src, labels, n, workers, time.Duration(*seconds*float64(time.Second)))
 			res := benchAugmentResult{Bench: "augment", Augment: spec, Augmenters: workers, SamplesPerSec: rate}
 			if err := writeBench(stdout, *jsonOut, res, fmt.Sprintf("%-40s %d augmenter(s): %9.0f samples/s", spec, workers, rate)); err != nil {
 				return err
@@ -216,8 +227,10 @@ func runBenchAugment(_ context.Context, args []string, stdout, stderr io.Writer)
 }
 
 // timeAugment runs workers goroutines until d has passed and returns the
-// samples augmented per second.
-func timeAugment(pipe *augment.Pipeline, s augment.Shape, src []float32, n, workers int, d time.Duration) float64 {
+// samples augmented per second. Each takes batches of 64 in turn, as an
+// augmenter actor does, so that a batch mix is timed with the rest.
+func timeAugment(pipe *augment.Pipeline, s augment.Shape, src []float32, labels []int32, n, workers int, d time.Duration) float64 {
+	const batch = 64
 	var wg sync.WaitGroup
 	counts := make([]int, workers)
 	start := time.Now()
@@ -226,11 +239,21 @@ func timeAugment(pipe *augment.Pipeline, s augment.Shape, src []float32, n, work
 		go func() {
 			defer wg.Done()
 			w := pipe.NewWorker(uint64(k + 1))
-			dst := make([]float32, s.Len())
+			dst := make([]float32, batch*s.Len())
+			ids := make([]int, 0, batch)
+			mix, lambda := make([]int32, batch), make([]float32, batch)
 			for epoch := uint64(1); time.Since(start) < d; epoch++ {
-				for i := k; i < n; i += workers {
-					w.Apply(dst, src[i*s.Len():(i+1)*s.Len()], s, epoch, uint64(i))
-					counts[k]++
+				for lo := k * batch; lo < n; lo += workers * batch {
+					hi := min(lo+batch, n)
+					ids = ids[:0]
+					for i := lo; i < hi; i++ {
+						ids = append(ids, i)
+					}
+					m := hi - lo
+					w.ApplyBatch(dst[:m*s.Len()], src[lo*s.Len():hi*s.Len()], s, epoch, ids)
+					// The labels are valid classes, so a mix cannot fail.
+					_, _ = w.MixBatch(dst[:m*s.Len()], s, epoch, ids, labels[lo:hi], mix[:m], lambda[:m])
+					counts[k] += m
 				}
 			}
 		}()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -390,6 +391,16 @@ func TestAugmentPreview(t *testing.T) {
 	if same {
 		t.Error("augmented sample identical to the original")
 	}
+	// A batch mix blends each row with another: the mixed column differs
+	// from the original too.
+	mixOut := filepath.Join(t.TempDir(), "mix.png")
+	if code, _, stderr := run(t, "augment", "preview", "--augment", "mixup(alpha=1)", "--data", dir,
+		"--samples", "3", "--variants", "1", "--scale", "1", "--out", mixOut); code != 0 {
+		t.Fatalf("mixup preview: exit %d: %s", code, stderr)
+	}
+	if mixed := decodePNG(t, mixOut); sameCells(mixed, 1, 28+2, 30) {
+		t.Error("mixup preview: the mixed column equals the originals")
+	}
 	for _, args := range [][]string{
 		{"augment", "preview", "--data", dir},                                    // no --out
 		{"augment", "preview", "--augment", "spin", "--data", dir, "--out", out}, // unknown transform
@@ -399,6 +410,36 @@ func TestAugmentPreview(t *testing.T) {
 			t.Errorf("troupe %v: exit %d, stderr %q", args, code, stderr)
 		}
 	}
+}
+
+// decodePNG reads the PNG image at path.
+func decodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// sameCells reports whether column 0 and column c of a preview grid with
+// cells of the given pitch (cell size plus gap) hold the same pixels over
+// every row of the image.
+func sameCells(img image.Image, c, pitch, cell int) bool {
+	b := img.Bounds()
+	for y := 2; y < b.Dy(); y++ {
+		for x := 2; x < 2+cell; x++ {
+			if img.At(x, y) != img.At(x+c*pitch, y) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func TestBenchAugmentJSON(t *testing.T) {

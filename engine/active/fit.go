@@ -64,8 +64,12 @@ func (c TrainConfig) validate() error {
 	case !(c.DenseDecay >= 0):
 		return fmt.Errorf("active: dense weight decay %v, want ≥ 0", c.DenseDecay)
 	}
-	if _, err := augment.Parse(c.Augment); err != nil {
+	if cfgs, err := augment.Parse(c.Augment); err != nil {
 		return fmt.Errorf("active: training augmentation %q: %w", c.Augment, err)
+	} else if p, err := augment.New(cfgs, 0); err != nil {
+		return fmt.Errorf("active: training augmentation %q: %w", c.Augment, err)
+	} else if m, ok := p.Mix(); ok {
+		return fmt.Errorf("active: training augmentation %q: the batch mix %s is not supported in active learning (its trainer takes hard labels); use per-sample transforms", c.Augment, m.M.Name())
 	}
 	return nil
 }

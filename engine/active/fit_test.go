@@ -23,6 +23,7 @@ func TestTrainConfigValidate(t *testing.T) {
 		"decay":       func(c *TrainConfig) { c.WeightDecay = -1 },
 		"dense decay": func(c *TrainConfig) { c.DenseDecay = math.NaN() },
 		"augment":     func(c *TrainConfig) { c.Augment = "crop(pad=-1)" },
+		"batch mix":   func(c *TrainConfig) { c.Augment = "affine,mixup" },
 	} {
 		c := good
 		mod(&c)
