@@ -242,7 +242,7 @@ func timeAugment(pipe *augment.Pipeline, s augment.Shape, src []float32, labels 
 			dst := make([]float32, batch*s.Len())
 			ids := make([]int, 0, batch)
 			mix, lambda := make([]int32, batch), make([]float32, batch)
-			for epoch := uint64(1); time.Since(start) < d; epoch++ {
+			for epoch := uint64(1); epoch == 1 || time.Since(start) < d; epoch++ { // at least one pass, however late the goroutine starts
 				for lo := k * batch; lo < n; lo += workers * batch {
 					hi := min(lo+batch, n)
 					ids = ids[:0]
