@@ -301,6 +301,10 @@ func (c *coordinator) report(ctx actor.Context) error {
 	c.total.add(c.epochMet)
 	c.totalSamples += c.samples
 	c.totalTime += c.trainTime
+	if c.p.job.TargetReached(c.rep.TestAccuracy) {
+		// The job's target accuracy ends the run early (data selection).
+		return c.do(ctx, []core.CoordinatorAction{core.Finish{}}, nil)
+	}
 	acts, err := c.co.Step(core.Checkpointed{Epoch: c.epoch})
 	return c.do(ctx, acts, err)
 }

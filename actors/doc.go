@@ -1,6 +1,7 @@
 // Package actors runs troupe's training pipeline as protoactor-go actors in
-// one process: a loader, an optional pool of augmenters, data-parallel
-// model replicas and parameter-server shards, driven by a coordinator.
+// one process, or with some of them on other nodes (see Across processes):
+// a loader, an optional pool of augmenters, data-parallel model replicas
+// and parameter-server shards, driven by a coordinator.
 // Run is the whole API: it builds the topology for a job, trains, and
 // stops every actor before it returns.
 //
@@ -70,6 +71,15 @@
 // back only by a message sent after the receiver got the loan, so by then
 // a remote send has marshalled it too.
 //
+// That holds for protoactor remote although it marshals a message on its
+// endpoint writer's goroutine after Send has returned: every loan below
+// ends with a message that the receiver sends after it got the loan, and it
+// got it only once the sender's writer had marshalled it. A loan that ends
+// with the answer to a later message from the same sender (a push ends
+// with the reply to the next pull) relies on messages from one process to
+// another going through one writer, in order, which protoactor does. So
+// remote sends copy nothing either, except chunks (see Across processes).
+//
 //   - A Batch lends the loader's inputs buffer until the consumer's Credit
 //     acknowledges the batch; the loader then fills it again.
 //   - A PushGradients lends the replica's Grad buffers until the shard's
@@ -105,14 +115,56 @@
 // engine call, or the context's cancellation ends the run; Run stops every
 // actor and returns the error.
 //
+// # Data selection
+//
+// With select other than uniform a selector actor owns a core.Selector:
+// every sample's latest known loss with the step it was measured at, and
+// the strategy. Under selective-backprop a replica sends the selector each
+// batch's sample ids (Scores with decide), scores with a forward-only pass
+// the samples whose stored losses are older than score_staleness steps (a
+// Selection asks for them), and backpropagates the samples the answer
+// keeps; a batch with none kept pushes a zero gradient. Under loss-rank and
+// importance the selector composes the batches: it sends the loader a Plan
+// per batch, the samples to train on (with loss weights for importance)
+// and samples to score only, which refresh the oldest losses; the loader
+// waits for a batch's plan before making it, and the replica trains on the
+// batch and reports every loss back. The replicas count the samples they
+// ran forward and backward passes on in their stage metrics.
+//
+// # Across processes
+//
+// With a Placement, Run spawns the replicas and shards it names on other
+// processes, nodes whose Host registered them as protoactor kinds, and
+// keeps the loader, the augmenters, the selector and the coordinator here.
+// A placed actor gets the topology (every actor's PID) in a Topology
+// message, answers it, and starts at the Start the job actor sends where
+// it would spawn a local one; from then on it runs the same code as in one
+// process. Every actor of a placed run sits behind a link (link.go): a
+// message for another process whose tensors hold more than the chunk
+// bytes (4 MiB by default, under gRPC's limit for a batch of messages)
+// travels as a header with placeholder tensors followed by bounded
+// NamedTensor chunks (wire.Split), which the receiving link assembles
+// (wire.Assembler) before the actor sees the message; a chunk the protocol
+// does not expect is logged and fails the run, never delivered. A
+// coordinator-side monitor watches the placed actors: a node that exits or
+// loses its connection, or reports a failure of its actors, fails the run.
+// Remote sends are bounded by the pipeline's own protocols, as local ones
+// are: credit for batches, and one pull and one push in flight per replica
+// and shard (protoactor's outgoing queues are unbounded).
+//
+// Messages between two processes keep their order, but a message may
+// overtake another sent from a third process. The one place where this
+// matters is the end of an epoch: the coordinator's Evaluate and EpochEnd
+// may reach a shard before a replica's last push and leave, so a shard
+// answers them only once no replica is left in its clock.
+//
 // # What it does not do yet
 //
-//   - Data selection runs inside each replica, not as a separate selector
-//     actor: with select selective-backprop, a forward-only pass scores the
-//     batch, core.SelectiveBackprop keeps some samples (deciding from
-//     uniforms derived from seed, epoch and sample id) and only those get a
-//     backward pass; a batch with none kept pushes a zero gradient. The
-//     kept samples are not regrouped into full batches as in the paper.
+//   - Data selection: selective backprop's kept samples are not regrouped
+//     into full batches as in the paper; with several replicas the losses,
+//     and so the selections, depend on which replica trained what, so only
+//     a lone replica's run repeats exactly; the score store starts empty
+//     when a job resumes; batch mixes (mixup, cutmix) are refused.
 //   - Gradient clipping with several replicas clips each replica's
 //     gradient before averaging, not the average.
 //   - Resuming: checkpoints hold the weights, the training state and the
@@ -121,9 +173,11 @@
 //     cannot start from one yet. The optimizer state travels
 //     in the Params message that answers Evaluate, after the parameters;
 //     a message type of its own would say so more plainly.
-//   - Remote placement: everything runs in one process, and a replica or
-//     shard that dies is not replaced. The job actor's supervision and the
-//     shared outcome of a run are in-process only.
+//   - Across processes: a replica or shard that dies, or whose node is
+//     lost, is not replaced; the run fails. Placed actors report no mailbox
+//     depth in their metrics (the kinds' props are shared, the depth gauge
+//     is per actor). A placed run cannot resume from a checkpoint yet, and
+//     its pushes are not compressed.
 //   - Model-parallel shards, gradient compression, and the Observer's
 //     per-step learning rate under asynchrony (Progress.LR is the
 //     schedule's rate at the version the replica computed on).

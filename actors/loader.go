@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,9 @@ type loaderState struct {
 	applied bool
 	queue   []core.SenderAction
 	nexting bool
+	// plans are the data selector's compositions of the batches still to
+	// make, when it composes them (selector_loader.go).
+	plans map[planKey]*messages.Plan
 	// failures counts crashes since the loader last finished a message.
 	// The supervisor adds to it and the loader clears it, one after the
 	// other: a crashed actor does nothing until it is restarted.
@@ -102,6 +106,8 @@ func (l *loader) Receive(ctx actor.Context) {
 	case *messages.Start, *messages.Credit, *messages.EpochEnd:
 		l.cur, l.replyTo, l.applied = m, ctx.Sender(), false
 		err = l.handle(ctx)
+	case *messages.Plan:
+		err = l.takePlan(ctx, m)
 	}
 	if err != nil {
 		l.out.fail(fmt.Errorf("actors: %s: %w", loaderName, err))
@@ -110,11 +116,12 @@ func (l *loader) Receive(ctx actor.Context) {
 
 // resume carries on, after a backoff, with the message the previous
 // instance failed on: its event again if the Sender never saw it, and the
-// actions it left undone.
+// actions it left undone (with no message in hand, those a batch plan set
+// going).
 func (l *loader) resume(ctx actor.Context) error {
 	time.Sleep(time.Duration(l.failures.Load()) * loaderBackoff)
 	if l.cur == nil {
-		return nil
+		return l.do(ctx)
 	}
 	return l.handle(ctx)
 }
@@ -211,6 +218,8 @@ func (l *loader) do(ctx actor.Context) error {
 		case core.Produce:
 			if err = l.produce(a.Consumer); err == nil {
 				more, err = l.snd.Step(core.Produced(a))
+			} else if errors.Is(err, errAwaitPlan) {
+				return nil // it stays first in the queue until its plan comes
 			}
 		case core.Send:
 			err = l.send(ctx, a)
@@ -234,6 +243,9 @@ func (l *loader) do(ctx actor.Context) error {
 func (l *loader) produce(c core.ConsumerID) error {
 	if l.made != nil {
 		return nil
+	}
+	if l.p.composes() {
+		return l.producePlanned(c) // selector_loader.go
 	}
 	l.m.set(busy)
 	defer l.m.set(idle)

@@ -26,8 +26,13 @@ type Stage struct {
 	// peer: a replica waiting for parameters or for its start signal.
 	BlockedFraction float64
 	// Forwarded and Dropped count the samples a replica's data selection
-	// kept for the backward pass and skipped (both 0 without selection).
+	// kept for the backward pass and skipped or only scored (both 0
+	// without selection).
 	Forwarded, Dropped uint64
+	// ForwardSamples and BackwardSamples count the samples a replica ran
+	// forward and backward passes on, with or without selection (a sample
+	// scored and then trained on counts twice forward).
+	ForwardSamples, BackwardSamples uint64
 }
 
 // Metrics are the pipeline's per-stage measurements.
@@ -91,6 +96,7 @@ func (m *Metrics) set(r *messages.Metrics) error {
 				Name: name, Samples: r.GetSamples(), Seconds: r.GetSeconds(), SamplesPerSec: r.GetSamplesPerSec(),
 				QueueDepth: int(r.GetQueueDepth()), WaitFraction: r.GetWaitFraction(), BlockedFraction: r.GetBlockedFraction(),
 				Forwarded: r.GetForwarded(), Dropped: r.GetDropped(),
+				ForwardSamples: r.GetForwardSamples(), BackwardSamples: r.GetBackwardSamples(),
 			}
 			return nil
 		}
@@ -111,6 +117,10 @@ func (m *Metrics) add(e Metrics) {
 			s.SamplesPerSec = float64(s.Samples+o.Samples) / total
 		}
 		s.Samples += o.Samples
+		s.Forwarded += o.Forwarded
+		s.Dropped += o.Dropped
+		s.ForwardSamples += o.ForwardSamples
+		s.BackwardSamples += o.BackwardSamples
 		s.Seconds = total
 		s.QueueDepth = max(s.QueueDepth, o.QueueDepth)
 	}

@@ -47,9 +47,13 @@ type Config struct {
 	// actor's goroutine; nil for none. If it also implements
 	// MetricsObserver it receives each epoch's stage metrics too.
 	Observer train.Observer
-	// Logger receives protoactor's own log; nil discards it, so that
-	// standard output and error stay clean for machine-readable output.
+	// Logger receives protoactor's own log, and in a placed run the input
+	// rejected from peers; nil discards it, so that standard output and
+	// error stay clean for machine-readable output.
 	Logger *slog.Logger
+	// Placement, when set, runs some replicas and shards on other nodes
+	// (see Placement); nil runs everything in this process.
+	Placement *Placement
 	// From, when set, continues a job from its checkpoint: the shards
 	// start from its parameters and optimizer state, the learning-rate
 	// schedule from its step, and training from the epoch after its own.
@@ -114,6 +118,11 @@ func Run(ctx context.Context, cfg Config, trainSet, testSet *data.Dataset) (trai
 		defer cpu.Close()
 		cfg.Backend = tensor.CPUBackend{K: cpu}
 	}
+	if cfg.Placement != nil {
+		if err := checkPlaceable(cfg); err != nil {
+			return train.Result{}, Metrics{}, err
+		}
+	}
 	p, err := newPlan(cfg, trainSet, testSet)
 	if err != nil {
 		return train.Result{}, Metrics{}, err
@@ -125,19 +134,31 @@ func Run(ctx context.Context, cfg Config, trainSet, testSet *data.Dataset) (trai
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger.With("lib", "protoactor") }),
-		// A message to a stopped actor during shutdown is a dead letter;
-		// protoactor's log throttle for them holds a goroutine for this
-		// long, so keep it short enough to be gone when Run returns.
-		actor.WithDeadLetterThrottleInterval(time.Millisecond),
-	)
+	var sys *actor.ActorSystem
+	if cfg.Placement == nil {
+		sys = actor.NewActorSystem(
+			actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger.With("lib", "protoactor") }),
+			// A message to a stopped actor during shutdown is a dead letter;
+			// protoactor's log throttle for them holds a goroutine for this
+			// long, so keep it short enough to be gone when Run returns.
+			actor.WithDeadLetterThrottleInterval(time.Millisecond),
+		)
+	} else {
+		sys = cfg.Placement.System
+	}
 	out := newOutcome()
 	t := newTopology(sys, p)
+	var pl *placed
+	if cfg.Placement != nil {
+		if pl, err = place(ctx, sys, p, t, cfg.Placement, out, logger); err != nil {
+			return train.Result{}, Metrics{}, err
+		}
+	}
 	job, err := sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
-		return &jobActor{p: p, t: t, out: out}
+		return &jobActor{p: p, t: t, out: out, wire: pl.wiring()}
 	}), jobName)
 	if err != nil {
+		pl.stop(sys)
 		return train.Result{}, Metrics{}, fmt.Errorf("actors: spawning the job: %w", err)
 	}
 	select {
@@ -145,19 +166,23 @@ func Run(ctx context.Context, cfg Config, trainSet, testSet *data.Dataset) (trai
 	case <-ctx.Done():
 		out.fail(ctx.Err())
 	}
-	stopAll(sys, t, job)
+	stopAll(sys, t, job, pl)
 	return out.result()
 }
 
-// stopAll stops every actor and waits for each. Stopping the job actor stops
-// its children first; the router's own actor is not among them, so it is
-// stopped before.
-func stopAll(sys *actor.ActorSystem, t *topology, job *actor.PID) {
+// stopAll stops every actor and waits for each: the placed ones first (pl,
+// nil for a run in one process), whose system stays up. Stopping the job
+// actor stops its children first; the router's own actor is not among
+// them, so it is stopped before.
+func stopAll(sys *actor.ActorSystem, t *topology, job *actor.PID, pl *placed) {
+	pl.stop(sys)
 	if t.router != nil {
 		_ = sys.Root.StopFuture(t.router).Wait()
 	}
 	_ = sys.Root.StopFuture(job).Wait()
-	sys.Shutdown()
+	if pl == nil {
+		sys.Shutdown()
+	}
 }
 
 // errStopped is what result reports if the outcome was never set, which

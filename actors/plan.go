@@ -113,6 +113,9 @@ func newPlan(cfg Config, trainSet, testSet *data.Dataset) (*plan, error) {
 	if err := p.resume(cfg.From, model); err != nil {
 		return nil, err
 	}
+	if err := p.checkSelection(); err != nil { // selector.go
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -153,27 +156,6 @@ func (p *plan) augmentation(cfg Config) error {
 		p.augmenters = defaultAugmenters
 	}
 	return nil
-}
-
-// Selective-backprop settings (Jiang et al. 2019): losses ranked among the
-// last 1024, keep probability percentile^1, so about half the samples get a
-// backward pass.
-const (
-	selectHistory = 1024
-	selectBeta    = 1
-)
-
-// policy returns a new data-selection policy for one replica, or nil when
-// every sample is trained on.
-func (p *plan) policy() core.Policy {
-	if p.job.Select != spec.SelectiveBackprop {
-		return nil
-	}
-	sb, err := core.NewSelectiveBackprop(core.SelectiveConfig{History: selectHistory, Beta: selectBeta})
-	if err != nil {
-		panic("actors: selective-backprop constants are invalid: " + err.Error())
-	}
-	return sb
 }
 
 // resume checks that the checkpoint from fits the job's model and that the

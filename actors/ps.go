@@ -50,6 +50,15 @@ type shard struct {
 	bound [][]float32
 	tried bool
 	m     meter
+	// waiting holds end-of-epoch requests that came before every replica
+	// had left the clock (see answer).
+	waiting []request
+}
+
+// request is a request to answer later.
+type request struct {
+	from *actor.PID
+	msg  any
 }
 
 type gradKey struct {
@@ -100,10 +109,8 @@ func (s *shard) Receive(ctx actor.Context) {
 		s.m.set(idle)
 	case *messages.Presence:
 		err = s.presence(ctx, m)
-	case *messages.Evaluate:
-		ctx.Respond(s.snapshot())
-	case *messages.EpochEnd:
-		ctx.Respond(s.m.report(s.name))
+	case *messages.Evaluate, *messages.EpochEnd:
+		s.answer(ctx, ctx.Sender(), m)
 	}
 	if err != nil {
 		s.out.fail(fmt.Errorf("actors: %s: %w", s.name, err))
@@ -206,7 +213,11 @@ func (s *shard) presence(ctx actor.Context, m *messages.Presence) error {
 	}
 	if !m.GetActive() {
 		acts, err := s.clk.Step(core.WorkerLeft{Worker: workerID(w)})
-		return s.do(ctx, acts, err)
+		if err := s.do(ctx, acts, err); err != nil {
+			return err
+		}
+		s.answerWaiting(ctx)
+		return nil
 	}
 	acts, err := s.clk.Step(core.WorkerJoined{Worker: workerID(w)})
 	if err != nil {
@@ -400,4 +411,39 @@ func (s *shard) snapshot() *messages.Params {
 	ts := sliceTensors(s.segs, func(i int, _ segment) []float32 { return s.params[i].Data })
 	ts = append(ts, stateTensors(s.segs, s.opt.State())...)
 	return &messages.Params{Version: s.version, Shard: uint32(s.k), Params: ts}
+}
+
+// answer replies to the coordinator's end-of-epoch requests, Evaluate with
+// the parameters and EpochEnd with the metrics, once every replica has left
+// the clock, so that the epoch's last update is in. In one process the
+// replicas' leaves always come first (see coordinator.evaluate); when the
+// replicas run in other processes than the coordinator, its request travels
+// on another connection than their leaves and may overtake them, and then
+// waits here.
+func (s *shard) answer(ctx actor.Context, from *actor.PID, req any) {
+	if len(s.clk.Status().Workers) > 0 {
+		s.waiting = append(s.waiting, request{from: from, msg: req})
+		return
+	}
+	if from == nil {
+		return // not a request: nobody to answer
+	}
+	switch req.(type) {
+	case *messages.Evaluate:
+		ctx.Send(from, s.snapshot())
+	case *messages.EpochEnd:
+		ctx.Send(from, s.m.report(s.name))
+	}
+}
+
+// answerWaiting answers the waiting requests once no replica is left.
+func (s *shard) answerWaiting(ctx actor.Context) {
+	if len(s.waiting) == 0 || len(s.clk.Status().Workers) > 0 {
+		return
+	}
+	waiting := s.waiting
+	s.waiting = nil
+	for _, r := range waiting {
+		s.answer(ctx, r.from, r.msg)
+	}
 }

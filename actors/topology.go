@@ -38,6 +38,8 @@ type topology struct {
 	augmenters []*actor.PID
 	workers    []*actor.PID
 	shards     []*actor.PID
+	// selector is the data selector (selector.go); nil without selection.
+	selector *actor.PID
 }
 
 func newTopology(sys *actor.ActorSystem, p *plan) *topology {
@@ -55,6 +57,9 @@ func newTopology(sys *actor.ActorSystem, p *plan) *topology {
 	if p.augmenters > 0 {
 		t.router = pid(routerName)
 	}
+	if p.selects() {
+		t.selector = pid(selectorName)
+	}
 	return t
 }
 
@@ -69,6 +74,9 @@ type jobActor struct {
 	names map[string]string
 	// loader is the loader's state, which outlives its restarts.
 	loader *loaderState
+	// wire puts the local actors of a run placed on nodes behind links
+	// (remote.go); nil in a run in one process.
+	wire *wiring
 }
 
 // shardThroughput is how many messages a shard handles before it yields,
@@ -106,7 +114,7 @@ func (j *jobActor) spawn(ctx actor.Context) error {
 		if g != nil {
 			opts = append(opts, actor.WithMailbox(actor.Unbounded(g)))
 		}
-		props := actor.PropsFromProducer(make, opts...)
+		props := actor.PropsFromProducer(j.wire.wrap(name, make), opts...)
 		pid, err := ctx.SpawnNamed(props, name)
 		if err != nil {
 			return fmt.Errorf("actors: spawning %s: %w", name, err)
@@ -129,6 +137,9 @@ func (j *jobActor) spawn(ctx actor.Context) error {
 		shardOpts = append(shardOpts, actor.WithDispatcher(actor.NewSynchronizedDispatcher(shardThroughput)))
 	}
 	for k := range p.shards {
+		if j.startPlaced(ctx, t.shards[k]) {
+			continue
+		}
 		g := &depthGauge{}
 		if err := child(shardName(k), t.shards[k], func() actor.Actor { return newShard(p, t, j.out, k, g) }, g, shardOpts...); err != nil {
 			return err
@@ -154,7 +165,17 @@ func (j *jobActor) spawn(ctx actor.Context) error {
 			return fmt.Errorf("actors: spawned the augmenter router as %s, want %s", pid.Id, t.router.Id)
 		}
 	}
+	// The data selector plans for the loader as it starts, and the
+	// replicas report to it (selector.go).
+	if t.selector != nil {
+		if err := child(selectorName, t.selector, func() actor.Actor { return &selector{p: p, t: t, out: j.out} }, nil); err != nil {
+			return err
+		}
+	}
 	for i := range p.workers {
+		if j.startPlaced(ctx, t.workers[i]) {
+			continue
+		}
 		g := &depthGauge{}
 		if err := child(workerName(i), t.workers[i], func() actor.Actor { return newWorker(p, t, j.out, i, g) }, g); err != nil {
 			return err

@@ -40,15 +40,10 @@ type worker struct {
 	pulls  []*messages.PullParams
 	pushes []*messages.PushGradients
 	vals   [][]float32
-	// sel chooses which samples get a backward pass (nil: all of them),
-	// from losses of a forward-only pass; selX, selY, keep and uniforms
-	// are its reused buffers.
-	sel      core.Policy
-	selX     []float32
-	selY     []int32
-	keep     []bool
-	uniforms []float32
-	selStats core.SelectionStats
+	// sel is the step's data selection in progress and its buffers
+	// (selector_worker.go); selStats counts the passes it ran this epoch.
+	sel      selStep
+	selStats passCounts
 	buf      reorder
 
 	ready    []*messages.Batch // arrived in order, not yet trained on
@@ -65,7 +60,7 @@ type worker struct {
 }
 
 func newWorker(p *plan, t *topology, out *outcome, i int, g *depthGauge) *worker {
-	w := &worker{p: p, t: t, out: out, i: i, name: workerName(i), sel: p.policy(), versions: make([]uint64, p.shards)}
+	w := &worker{p: p, t: t, out: out, i: i, name: workerName(i), versions: make([]uint64, p.shards)}
 	w.m.gauge = g
 	return w
 }
@@ -87,6 +82,8 @@ func (w *worker) Receive(ctx actor.Context) {
 		err = w.admit(ctx, m)
 	case *messages.Params:
 		err = w.takeParams(ctx, m)
+	case *messages.Selection:
+		err = w.selected(ctx, m)
 	}
 	if err != nil {
 		w.out.fail(fmt.Errorf("actors: %s: %w", w.name, err))
@@ -267,10 +264,21 @@ func (w *worker) train(ctx actor.Context) error {
 		w.losses = make([]float32, n)
 	}
 	w.losses = w.losses[:n]
+	if w.p.selects() {
+		return w.selectStep(ctx, b, x, n) // selector_worker.go; it calls finish
+	}
 	loss, err := w.gradients(b, x, n)
 	if err != nil {
 		return fmt.Errorf("batch %d of epoch %d: %w", b.GetSeq(), b.GetEpoch(), err)
 	}
+	w.selStats.add(n, n)
+	return w.finish(ctx, b, n, n, loss)
+}
+
+// finish ends the step on batch b, whose gradient is in the Grad buffers:
+// n is how many samples the step covered (a batch's score-only samples
+// aside), scored how many of them loss averages.
+func (w *worker) finish(ctx actor.Context, b *messages.Batch, n, scored int, loss float32) error {
 	if c := w.p.job.ClipNorm; c > 0 {
 		// Each replica clips its own gradient: with one replica this is
 		// the plain loop's clipping, with several it bounds each one's
@@ -279,14 +287,15 @@ func (w *worker) train(ctx actor.Context) error {
 	}
 	w.m.samples += uint64(n)
 	if f := w.p.hooks.trained; f != nil {
-		f(w.i, b.GetEpoch(), b.GetSampleIds())
+		ids := b.GetSampleIds()
+		f(w.i, b.GetEpoch(), ids[:len(ids)-int(b.GetScoreOnly())])
 	}
 	// The shards go last: Go runs the goroutine woken last on this core
 	// first, and the replica waits for the shards, while the loader and the
 	// coordinator have slack. Woken first, the loader made the next batch
 	// before the shards could start the update.
 	ctx.Send(w.t.coordinator, &messages.BatchDone{Worker: uint32(w.i), Epoch: b.GetEpoch(), Seq: b.GetSeq(),
-		Samples: uint32(n), Loss: float64(loss), ParamVersion: w.versions[0]})
+		Samples: uint32(scored), Loss: float64(loss), ParamVersion: w.versions[0]})
 	acts, err := w.rcv.Step(core.Done{Seq: b.GetLinkSeq()})
 	if err != nil {
 		return err
@@ -306,44 +315,10 @@ func (w *worker) train(ctx actor.Context) error {
 }
 
 // gradients leaves this batch's gradient in the replica's Grad buffers and
-// returns the batch's mean loss. With a selection policy, a forward-only pass
-// scores every sample, the policy keeps some (deciding from uniforms derived
-// from (seed, epoch, sample id), so runs repeat), and only those get a
-// backward pass; if none is kept the gradient is zero, which still counts as
-// this replica's push for the step.
+// returns the batch's mean loss.
 func (w *worker) gradients(b *messages.Batch, x []float32, n int) (float32, error) {
-	y := b.GetLabels()
-	if w.sel == nil {
-		res, err := w.tr.GradientsTargets(x, mixTargets(b), w.losses)
-		return res.Loss, err
-	}
-	if err := w.tr.Losses(x, y, w.losses); err != nil {
-		return 0, err
-	}
-	w.keep = resize(w.keep, n)
-	w.uniforms = resize(w.uniforms, n)
-	var mean float64
-	for i, id := range b.GetSampleIds() {
-		w.uniforms[i] = core.SampleUniform(w.p.job.Seed, int(b.GetEpoch()), int(id))
-		mean += float64(w.losses[i])
-	}
-	w.sel.Decide(w.losses, w.uniforms, w.keep)
-	per := len(x) / n
-	w.selX, w.selY = w.selX[:0], w.selY[:0]
-	for i, k := range w.keep {
-		if k {
-			w.selX = append(w.selX, x[i*per:(i+1)*per]...)
-			w.selY = append(w.selY, y[i])
-		}
-	}
-	w.selStats.Forwarded += uint64(len(w.selY))
-	w.selStats.Dropped += uint64(n - len(w.selY))
-	if len(w.selY) == 0 {
-		optim.ZeroGrad(w.params)
-	} else if _, err := w.tr.Gradients(w.selX, w.selY, nil); err != nil {
-		return 0, err
-	}
-	return float32(mean / float64(n)), nil
+	res, err := w.tr.GradientsTargets(x, mixTargets(b), w.losses)
+	return res.Loss, err
 }
 
 func resize[T any](s []T, n int) []T {
@@ -363,8 +338,8 @@ func (w *worker) leave(ctx actor.Context) {
 		ctx.Send(s, bye)
 	}
 	r := w.m.report(w.name)
-	r.Forwarded, r.Dropped = w.selStats.Forwarded, w.selStats.Dropped
-	w.selStats = core.SelectionStats{}
+	w.selStats.report(r)
+	w.selStats = passCounts{}
 	ctx.Send(w.t.coordinator, r)
 	ctx.Send(w.t.coordinator, bye)
 }

@@ -446,6 +446,10 @@ type Metrics struct {
 	// Fraction of wall time spent holding input but waiting on a peer that
 	// is not upstream (a model replica waiting for parameters), in [0, 1].
 	BlockedFraction float64 `protobuf:"fixed64,9,opt,name=blocked_fraction,json=blockedFraction,proto3" json:"blocked_fraction,omitempty"`
+	// Samples a model replica ran forward passes and backward passes on
+	// (a sample scored and then trained on counts twice forward).
+	ForwardSamples  uint64 `protobuf:"varint,10,opt,name=forward_samples,json=forwardSamples,proto3" json:"forward_samples,omitempty"`
+	BackwardSamples uint64 `protobuf:"varint,11,opt,name=backward_samples,json=backwardSamples,proto3" json:"backward_samples,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -539,6 +543,20 @@ func (x *Metrics) GetSeconds() float64 {
 func (x *Metrics) GetBlockedFraction() float64 {
 	if x != nil {
 		return x.BlockedFraction
+	}
+	return 0
+}
+
+func (x *Metrics) GetForwardSamples() uint64 {
+	if x != nil {
+		return x.ForwardSamples
+	}
+	return 0
+}
+
+func (x *Metrics) GetBackwardSamples() uint64 {
+	if x != nil {
+		return x.BackwardSamples
 	}
 	return 0
 }
@@ -800,7 +818,7 @@ const file_troupe_v1_control_proto_rawDesc = "" +
 	"Checkpoint\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
-	"\x04step\x18\x03 \x01(\x04R\x04step\"\xa4\x02\n" +
+	"\x04step\x18\x03 \x01(\x04R\x04step\"\xf8\x02\n" +
 	"\aMetrics\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12&\n" +
 	"\x0fsamples_per_sec\x18\x02 \x01(\x01R\rsamplesPerSec\x12\x1f\n" +
@@ -811,7 +829,10 @@ const file_troupe_v1_control_proto_rawDesc = "" +
 	"\adropped\x18\x06 \x01(\x04R\adropped\x12\x18\n" +
 	"\asamples\x18\a \x01(\x04R\asamples\x12\x18\n" +
 	"\aseconds\x18\b \x01(\x01R\aseconds\x12)\n" +
-	"\x10blocked_fraction\x18\t \x01(\x01R\x0fblockedFraction\"\x9e\x01\n" +
+	"\x10blocked_fraction\x18\t \x01(\x01R\x0fblockedFraction\x12'\n" +
+	"\x0fforward_samples\x18\n" +
+	" \x01(\x04R\x0eforwardSamples\x12)\n" +
+	"\x10backward_samples\x18\v \x01(\x04R\x0fbackwardSamples\"\x9e\x01\n" +
 	"\tBatchDone\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\rR\x06worker\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x10\n" +

@@ -53,8 +53,12 @@ type Batch struct {
 	// class and mix_lambda[i] in [0, 1] the weight of labels[i], the partner
 	// getting 1 - mix_lambda[i] (the loss is mix_lambda[i]·CE(labels[i]) +
 	// (1 - mix_lambda[i])·CE(mix_labels[i])). Both have one entry per sample.
-	MixLabels     []int32   `protobuf:"varint,10,rep,packed,name=mix_labels,json=mixLabels,proto3" json:"mix_labels,omitempty"`
-	MixLambda     []float32 `protobuf:"fixed32,11,rep,packed,name=mix_lambda,json=mixLambda,proto3" json:"mix_lambda,omitempty"`
+	MixLabels []int32   `protobuf:"varint,10,rep,packed,name=mix_labels,json=mixLabels,proto3" json:"mix_labels,omitempty"`
+	MixLambda []float32 `protobuf:"fixed32,11,rep,packed,name=mix_lambda,json=mixLambda,proto3" json:"mix_lambda,omitempty"`
+	// Data selection: the last score_only samples ride along only to be
+	// scored (a forward pass whose losses go to the selector); the replica
+	// trains on the others. Weights, when set, cover the trained samples.
+	ScoreOnly     uint32 `protobuf:"varint,12,opt,name=score_only,json=scoreOnly,proto3" json:"score_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -166,6 +170,13 @@ func (x *Batch) GetMixLambda() []float32 {
 	return nil
 }
 
+func (x *Batch) GetScoreOnly() uint32 {
+	if x != nil {
+		return x.ScoreOnly
+	}
+	return 0
+}
+
 // Scores are per-sample statistics from a forward pass, the input a
 // selector uses to choose which samples get a backward pass. Every
 // non-empty list has one entry per sample_ids entry, in the same order.
@@ -184,7 +195,11 @@ type Scores struct {
 	Worker uint32 `protobuf:"varint,8,opt,name=worker,proto3" json:"worker,omitempty"`
 	// Parameter version the scores were computed with, so a selector can
 	// discount stale scores.
-	ParamVersion  uint64 `protobuf:"varint,9,opt,name=param_version,json=paramVersion,proto3" json:"param_version,omitempty"`
+	ParamVersion uint64 `protobuf:"varint,9,opt,name=param_version,json=paramVersion,proto3" json:"param_version,omitempty"`
+	// The replica waits for a Selection answering these scores (or, with no
+	// losses, asking for the ones the selector lacks) before its backward
+	// pass; otherwise the scores only update the selector's store.
+	Decide        bool `protobuf:"varint,10,opt,name=decide,proto3" json:"decide,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -282,11 +297,188 @@ func (x *Scores) GetParamVersion() uint64 {
 	return 0
 }
 
+func (x *Scores) GetDecide() bool {
+	if x != nil {
+		return x.Decide
+	}
+	return false
+}
+
+// Selection answers a replica's Scores with decide set: which samples of
+// the batch get a backward pass, or which ones must be scored first.
+type Selection struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Epoch  uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Seq    uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Worker uint32                 `protobuf:"varint,3,opt,name=worker,proto3" json:"worker,omitempty"`
+	// Rows of the batch to train on, in order; a row may repeat.
+	Rows []uint32 `protobuf:"varint,4,rep,packed,name=rows,proto3" json:"rows,omitempty"`
+	// Loss weight per entry of rows; empty means all 1.
+	Weights []float32 `protobuf:"fixed32,5,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	// Rows whose losses the selector needs before it can decide; when set,
+	// rows is empty and the replica answers with their Scores.
+	Score         []uint32 `protobuf:"varint,6,rep,packed,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Selection) Reset() {
+	*x = Selection{}
+	mi := &file_troupe_v1_data_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Selection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Selection) ProtoMessage() {}
+
+func (x *Selection) ProtoReflect() protoreflect.Message {
+	mi := &file_troupe_v1_data_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Selection.ProtoReflect.Descriptor instead.
+func (*Selection) Descriptor() ([]byte, []int) {
+	return file_troupe_v1_data_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Selection) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Selection) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Selection) GetWorker() uint32 {
+	if x != nil {
+		return x.Worker
+	}
+	return 0
+}
+
+func (x *Selection) GetRows() []uint32 {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *Selection) GetWeights() []float32 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+func (x *Selection) GetScore() []uint32 {
+	if x != nil {
+		return x.Score
+	}
+	return nil
+}
+
+// Plan is the selector's composition of one batch, for the strategies that
+// choose samples at the loader (loss-rank, importance).
+type Plan struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Epoch     uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Seq       uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`                                     // the batch's position in its epoch
+	SampleIds []int64                `protobuf:"varint,3,rep,packed,name=sample_ids,json=sampleIds,proto3" json:"sample_ids,omitempty"` // samples to train on, in order; may repeat
+	// Loss weight per entry of sample_ids; empty means all 1.
+	Weights []float32 `protobuf:"fixed32,4,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	// Samples to score only (Batch.score_only), refreshing stale losses.
+	ScoreIds      []int64 `protobuf:"varint,5,rep,packed,name=score_ids,json=scoreIds,proto3" json:"score_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Plan) Reset() {
+	*x = Plan{}
+	mi := &file_troupe_v1_data_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Plan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Plan) ProtoMessage() {}
+
+func (x *Plan) ProtoReflect() protoreflect.Message {
+	mi := &file_troupe_v1_data_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Plan.ProtoReflect.Descriptor instead.
+func (*Plan) Descriptor() ([]byte, []int) {
+	return file_troupe_v1_data_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Plan) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Plan) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Plan) GetSampleIds() []int64 {
+	if x != nil {
+		return x.SampleIds
+	}
+	return nil
+}
+
+func (x *Plan) GetWeights() []float32 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+func (x *Plan) GetScoreIds() []int64 {
+	if x != nil {
+		return x.ScoreIds
+	}
+	return nil
+}
+
 var File_troupe_v1_data_proto protoreflect.FileDescriptor
 
 const file_troupe_v1_data_proto_rawDesc = "" +
 	"\n" +
-	"\x14troupe/v1/data.proto\x12\ttroupe.v1\x1a\x16troupe/v1/tensor.proto\"\xb0\x02\n" +
+	"\x14troupe/v1/data.proto\x12\ttroupe.v1\x1a\x16troupe/v1/tensor.proto\"\xcf\x02\n" +
 	"\x05Batch\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1d\n" +
@@ -302,7 +494,9 @@ const file_troupe_v1_data_proto_rawDesc = "" +
 	"mix_labels\x18\n" +
 	" \x03(\x05R\tmixLabels\x12\x1d\n" +
 	"\n" +
-	"mix_lambda\x18\v \x03(\x02R\tmixLambda\"\xf0\x01\n" +
+	"mix_lambda\x18\v \x03(\x02R\tmixLambda\x12\x1d\n" +
+	"\n" +
+	"score_only\x18\f \x01(\rR\tscoreOnly\"\x88\x02\n" +
 	"\x06Scores\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1d\n" +
@@ -313,7 +507,23 @@ const file_troupe_v1_data_proto_rawDesc = "" +
 	"\amargins\x18\x06 \x03(\x02R\amargins\x12\x12\n" +
 	"\x04task\x18\a \x01(\tR\x04task\x12\x16\n" +
 	"\x06worker\x18\b \x01(\rR\x06worker\x12#\n" +
-	"\rparam_version\x18\t \x01(\x04R\fparamVersionB&Z$github.com/troupe-ml/troupe/messagesb\x06proto3"
+	"\rparam_version\x18\t \x01(\x04R\fparamVersion\x12\x16\n" +
+	"\x06decide\x18\n" +
+	" \x01(\bR\x06decide\"\x8f\x01\n" +
+	"\tSelection\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
+	"\x06worker\x18\x03 \x01(\rR\x06worker\x12\x12\n" +
+	"\x04rows\x18\x04 \x03(\rR\x04rows\x12\x18\n" +
+	"\aweights\x18\x05 \x03(\x02R\aweights\x12\x14\n" +
+	"\x05score\x18\x06 \x03(\rR\x05score\"\x84\x01\n" +
+	"\x04Plan\x12\x14\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1d\n" +
+	"\n" +
+	"sample_ids\x18\x03 \x03(\x03R\tsampleIds\x12\x18\n" +
+	"\aweights\x18\x04 \x03(\x02R\aweights\x12\x1b\n" +
+	"\tscore_ids\x18\x05 \x03(\x03R\bscoreIdsB&Z$github.com/troupe-ml/troupe/messagesb\x06proto3"
 
 var (
 	file_troupe_v1_data_proto_rawDescOnce sync.Once
@@ -327,14 +537,16 @@ func file_troupe_v1_data_proto_rawDescGZIP() []byte {
 	return file_troupe_v1_data_proto_rawDescData
 }
 
-var file_troupe_v1_data_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_troupe_v1_data_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_troupe_v1_data_proto_goTypes = []any{
-	(*Batch)(nil),  // 0: troupe.v1.Batch
-	(*Scores)(nil), // 1: troupe.v1.Scores
-	(*Tensor)(nil), // 2: troupe.v1.Tensor
+	(*Batch)(nil),     // 0: troupe.v1.Batch
+	(*Scores)(nil),    // 1: troupe.v1.Scores
+	(*Selection)(nil), // 2: troupe.v1.Selection
+	(*Plan)(nil),      // 3: troupe.v1.Plan
+	(*Tensor)(nil),    // 4: troupe.v1.Tensor
 }
 var file_troupe_v1_data_proto_depIdxs = []int32{
-	2, // 0: troupe.v1.Batch.inputs:type_name -> troupe.v1.Tensor
+	4, // 0: troupe.v1.Batch.inputs:type_name -> troupe.v1.Tensor
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
@@ -354,7 +566,7 @@ func file_troupe_v1_data_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_troupe_v1_data_proto_rawDesc), len(file_troupe_v1_data_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,8 +1,9 @@
 // Package messages holds the protobuf messages the actor pipeline exchanges:
-// tensors, batches and per-sample scores, gradients and parameters, flow
-// control credits, control and handshake messages, and the job
-// specification. In one process actors pass them by pointer; between nodes
-// protoactor-go remote carries the same types over gRPC.
+// tensors, batches, per-sample scores and the data selector's answers
+// (Selection, Plan), gradients and parameters, flow control credits,
+// control and handshake messages, and the job specification. In one
+// process actors pass them by pointer; between nodes protoactor-go remote
+// carries the same types over gRPC.
 //
 // The .proto sources live in proto/troupe/v1 and the *.pb.go files are
 // generated from them by `go generate ./messages` (protoc from the system,

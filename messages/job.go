@@ -46,6 +46,14 @@ func JobFromSpec(j spec.Job) *JobSpec {
 		Select:     string(j.Select),
 		Prefetch:   int64(j.Prefetch),
 
+		TargetAccuracy:    j.TargetAccuracy,
+		ScoreStaleness:    int64(j.ScoreStaleness),
+		SelectBeta:        j.SelectBeta,
+		SelectPressure:    j.SelectPressure,
+		SelectPressureEnd: j.SelectPressureEnd,
+		SelectSmoothing:   j.SelectSmoothing,
+		SelectFraction:    j.SelectFraction,
+
 		Seed:    j.Seed,
 		Device:  string(j.Device),
 		Threads: int64(j.Threads),
@@ -158,6 +166,14 @@ func (m *JobSpec) ToSpec() (spec.Job, error) {
 		Augmenters: c.int("augmenters", m.GetAugmenters()),
 		Select:     enum(c, "select", m.GetSelect(), spec.ParseSelection),
 		Prefetch:   c.int("prefetch", m.GetPrefetch()),
+
+		TargetAccuracy:    m.GetTargetAccuracy(),
+		ScoreStaleness:    c.int("score_staleness", m.GetScoreStaleness()),
+		SelectBeta:        m.GetSelectBeta(),
+		SelectPressure:    m.GetSelectPressure(),
+		SelectPressureEnd: m.GetSelectPressureEnd(),
+		SelectSmoothing:   m.GetSelectSmoothing(),
+		SelectFraction:    m.GetSelectFraction(),
 
 		Seed:    m.GetSeed(),
 		Device:  deviceFromProto(c, m.GetDevice()),

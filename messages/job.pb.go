@@ -260,18 +260,26 @@ type JobSpec struct {
 	Data           string                 `protobuf:"bytes,23,opt,name=data,proto3" json:"data,omitempty"`
 	Out            string                 `protobuf:"bytes,24,opt,name=out,proto3" json:"out,omitempty"`
 	Json           bool                   `protobuf:"varint,25,opt,name=json,proto3" json:"json,omitempty"`
-	Device         string                 `protobuf:"bytes,26,opt,name=device,proto3" json:"device,omitempty"` // cpu, cuda
+	Device         string                 `protobuf:"bytes,26,opt,name=device,proto3" json:"device,omitempty"`                                         // cpu, cuda
+	TargetAccuracy float64                `protobuf:"fixed64,27,opt,name=target_accuracy,json=targetAccuracy,proto3" json:"target_accuracy,omitempty"` // 0 = train every epoch
 	// Pipeline fields: not in spec.Job yet, so they do not survive ToSpec.
-	Workers       int64    `protobuf:"varint,50,opt,name=workers,proto3" json:"workers,omitempty"`                   // model replicas
-	PsShards      int64    `protobuf:"varint,51,opt,name=ps_shards,json=psShards,proto3" json:"ps_shards,omitempty"` // parameter-server shards
-	Sync          SyncMode `protobuf:"varint,52,opt,name=sync,proto3,enum=troupe.v1.SyncMode" json:"sync,omitempty"`
-	Staleness     int64    `protobuf:"varint,53,opt,name=staleness,proto3" json:"staleness,omitempty"`   // SSP only: the bound s
-	Augment       []string `protobuf:"bytes,54,rep,name=augment,proto3" json:"augment,omitempty"`        // augmentation transforms, in order
-	Augmenters    int64    `protobuf:"varint,55,opt,name=augmenters,proto3" json:"augmenters,omitempty"` // augmenter actors in the pool
-	Select        string   `protobuf:"bytes,56,opt,name=select,proto3" json:"select,omitempty"`          // selection strategy; empty = train on every sample
-	Prefetch      int64    `protobuf:"varint,57,opt,name=prefetch,proto3" json:"prefetch,omitempty"`     // credits each stage grants upstream
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Workers    int64    `protobuf:"varint,50,opt,name=workers,proto3" json:"workers,omitempty"`                   // model replicas
+	PsShards   int64    `protobuf:"varint,51,opt,name=ps_shards,json=psShards,proto3" json:"ps_shards,omitempty"` // parameter-server shards
+	Sync       SyncMode `protobuf:"varint,52,opt,name=sync,proto3,enum=troupe.v1.SyncMode" json:"sync,omitempty"`
+	Staleness  int64    `protobuf:"varint,53,opt,name=staleness,proto3" json:"staleness,omitempty"`   // SSP only: the bound s
+	Augment    []string `protobuf:"bytes,54,rep,name=augment,proto3" json:"augment,omitempty"`        // augmentation transforms, in order
+	Augmenters int64    `protobuf:"varint,55,opt,name=augmenters,proto3" json:"augmenters,omitempty"` // augmenter actors in the pool
+	Select     string   `protobuf:"bytes,56,opt,name=select,proto3" json:"select,omitempty"`          // selection strategy; empty = train on every sample
+	Prefetch   int64    `protobuf:"varint,57,opt,name=prefetch,proto3" json:"prefetch,omitempty"`     // credits each stage grants upstream
+	// Data selection parameters (spec.Job's score_staleness and select_*).
+	ScoreStaleness    int64   `protobuf:"varint,58,opt,name=score_staleness,json=scoreStaleness,proto3" json:"score_staleness,omitempty"`
+	SelectBeta        float64 `protobuf:"fixed64,59,opt,name=select_beta,json=selectBeta,proto3" json:"select_beta,omitempty"`
+	SelectPressure    float64 `protobuf:"fixed64,60,opt,name=select_pressure,json=selectPressure,proto3" json:"select_pressure,omitempty"`
+	SelectPressureEnd float64 `protobuf:"fixed64,61,opt,name=select_pressure_end,json=selectPressureEnd,proto3" json:"select_pressure_end,omitempty"`
+	SelectSmoothing   float64 `protobuf:"fixed64,62,opt,name=select_smoothing,json=selectSmoothing,proto3" json:"select_smoothing,omitempty"`
+	SelectFraction    float64 `protobuf:"fixed64,63,opt,name=select_fraction,json=selectFraction,proto3" json:"select_fraction,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *JobSpec) Reset() {
@@ -486,6 +494,13 @@ func (x *JobSpec) GetDevice() string {
 	return ""
 }
 
+func (x *JobSpec) GetTargetAccuracy() float64 {
+	if x != nil {
+		return x.TargetAccuracy
+	}
+	return 0
+}
+
 func (x *JobSpec) GetWorkers() int64 {
 	if x != nil {
 		return x.Workers
@@ -542,6 +557,48 @@ func (x *JobSpec) GetPrefetch() int64 {
 	return 0
 }
 
+func (x *JobSpec) GetScoreStaleness() int64 {
+	if x != nil {
+		return x.ScoreStaleness
+	}
+	return 0
+}
+
+func (x *JobSpec) GetSelectBeta() float64 {
+	if x != nil {
+		return x.SelectBeta
+	}
+	return 0
+}
+
+func (x *JobSpec) GetSelectPressure() float64 {
+	if x != nil {
+		return x.SelectPressure
+	}
+	return 0
+}
+
+func (x *JobSpec) GetSelectPressureEnd() float64 {
+	if x != nil {
+		return x.SelectPressureEnd
+	}
+	return 0
+}
+
+func (x *JobSpec) GetSelectSmoothing() float64 {
+	if x != nil {
+		return x.SelectSmoothing
+	}
+	return 0
+}
+
+func (x *JobSpec) GetSelectFraction() float64 {
+	if x != nil {
+		return x.SelectFraction
+	}
+	return 0
+}
+
 var File_troupe_v1_job_proto protoreflect.FileDescriptor
 
 const file_troupe_v1_job_proto_rawDesc = "" +
@@ -558,7 +615,7 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"\ano_bias\x18\b \x01(\bR\x06noBias\"O\n" +
 	"\tModelSpec\x12\x14\n" +
 	"\x05input\x18\x01 \x03(\x03R\x05input\x12,\n" +
-	"\x06layers\x18\x02 \x03(\v2\x14.troupe.v1.LayerSpecR\x06layers\"\xa9\a\n" +
+	"\x06layers\x18\x02 \x03(\v2\x14.troupe.v1.LayerSpecR\x06layers\"\xc9\t\n" +
 	"\aJobSpec\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\n" +
@@ -589,7 +646,8 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"\x04data\x18\x17 \x01(\tR\x04data\x12\x10\n" +
 	"\x03out\x18\x18 \x01(\tR\x03out\x12\x12\n" +
 	"\x04json\x18\x19 \x01(\bR\x04json\x12\x16\n" +
-	"\x06device\x18\x1a \x01(\tR\x06device\x12\x18\n" +
+	"\x06device\x18\x1a \x01(\tR\x06device\x12'\n" +
+	"\x0ftarget_accuracy\x18\x1b \x01(\x01R\x0etargetAccuracy\x12\x18\n" +
 	"\aworkers\x182 \x01(\x03R\aworkers\x12\x1b\n" +
 	"\tps_shards\x183 \x01(\x03R\bpsShards\x12'\n" +
 	"\x04sync\x184 \x01(\x0e2\x13.troupe.v1.SyncModeR\x04sync\x12\x1c\n" +
@@ -599,7 +657,14 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"augmenters\x187 \x01(\x03R\n" +
 	"augmenters\x12\x16\n" +
 	"\x06select\x188 \x01(\tR\x06select\x12\x1a\n" +
-	"\bprefetch\x189 \x01(\x03R\bprefetch*B\n" +
+	"\bprefetch\x189 \x01(\x03R\bprefetch\x12'\n" +
+	"\x0fscore_staleness\x18: \x01(\x03R\x0escoreStaleness\x12\x1f\n" +
+	"\vselect_beta\x18; \x01(\x01R\n" +
+	"selectBeta\x12'\n" +
+	"\x0fselect_pressure\x18< \x01(\x01R\x0eselectPressure\x12.\n" +
+	"\x13select_pressure_end\x18= \x01(\x01R\x11selectPressureEnd\x12)\n" +
+	"\x10select_smoothing\x18> \x01(\x01R\x0fselectSmoothing\x12'\n" +
+	"\x0fselect_fraction\x18? \x01(\x01R\x0eselectFraction*B\n" +
 	"\bSyncMode\x12\x19\n" +
 	"\x15SYNC_MODE_UNSPECIFIED\x10\x00\x12\a\n" +
 	"\x03BSP\x10\x01\x12\t\n" +

@@ -88,13 +88,37 @@
 // gone while it is only slow, its batches may be trained on twice but are
 // still counted once.
 //
-// # Selection policies (Policy)
+// # Data selection (Selector, Policy, Sampler, ScoreStore)
 //
-// SelectiveBackprop is Jiang et al. 2019: a loss is ranked among the last R
-// losses and the sample is kept with probability max(floor,
-// percentile^beta). Uniform keeps a fixed fraction (all of them at 1).
-// Decisions use uniform numbers passed in, derived by the shell from (seed,
-// epoch, sample) with SampleUniform, so a run is reproducible.
+//	Selector events:  BeginSelection, Ask, Scored
+//	Selector actions: Keep, ScoreFirst, PlanBatch
+//
+// The Selector owns a ScoreStore, each sample's latest known loss with the
+// optimizer step it was measured at, and one strategy. A Policy filters
+// each batch once its losses are known: a replica Asks, rows whose stored
+// loss is at most Staleness steps old are decided from it, the others are
+// scored first (ScoreFirst, answered by Scored), and Keep names the rows
+// to train on. SelectiveBackprop is Jiang et al. 2019: a loss is ranked
+// among the last R losses and the sample is kept with probability
+// max(floor, percentile^beta); Uniform keeps a fixed fraction (all of them
+// at 1). Decisions use uniform numbers from SampleUniform(seed, epoch,
+// sample), so a run is reproducible.
+//
+// A Sampler composes the batches from the whole data set instead (a
+// PlanBatch per batch, for the loader): LossRank is Loshchilov and Hutter
+// 2015, drawing by loss rank under a selection pressure; Importance is
+// after Katharopoulos and Fleuret 2018, drawing in proportion to a smoothed
+// loss and weighting each draw by 1/(N·p). Batches are drawn in rounds, a
+// round once the reports of every batch before the previous round are in,
+// applied in batch order, so the plans do not depend on the order reports
+// arrive in. Each round also names the oldest losses to refresh (samples
+// scored without training), at a rate that keeps every loss at most
+// Staleness steps old, apart from the rounds' lag.
+//
+// Invariants: the store never goes back to an older measurement; a Filter
+// answers every batch it is asked about exactly once; a Sampler plans every
+// batch of every epoch exactly once, each from the store as it stood after
+// a fixed prefix of the reports.
 //
 // # What it does not do
 //

@@ -40,6 +40,10 @@ type Config struct {
 	ChunkBytes int
 	// Keepalive is the idle-link ping interval (default 10 s).
 	Keepalive time.Duration
+	// Kinds are the actor kinds peers may spawn here. They are registered
+	// before the endpoint opens, since protoactor reads them from the
+	// goroutine that serves spawn requests.
+	Kinds []*remote.Kind
 }
 
 // MaxMessageBytes is the gRPC limit a node sets on each send: a full
@@ -106,6 +110,7 @@ func Start(sys *actor.ActorSystem, c Config) (n *Node, err error) {
 		remote.WithServerOptions(serverOpts...),
 		remote.WithDialOptions(dialOpts...),
 		remote.WithEndpointWriterBatchSize(writerBatch),
+		remote.WithKinds(c.Kinds...),
 	}
 	if c.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(c.Advertise))

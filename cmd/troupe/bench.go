@@ -24,6 +24,7 @@ const benchUsage = `Usage:
   troupe bench pipeline [--model mlp|lenet5] [--batch B] [--threads T] [--json]
   troupe bench gemm [--threads T] [--impl auto|avx512|avx2|generic] [--json]
   troupe bench augment [--augment LIST] [--seconds S] [--json]
+  troupe bench select [--select LIST] [--target A] [--epochs CAP] [--threads T] [--json]
   troupe bench gemm --device cuda [--sizes 4096,8192] [--precision fp32,tf32,bf16] [--reps R] [--json]
 `
 
@@ -41,8 +42,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchGemm(ctx, args[1:], stdout, stderr)
 	case "augment":
 		return runBenchAugment(ctx, args[1:], stdout, stderr)
+	case "select":
+		return runBenchSelect(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline, gemm, augment): %w", args[0], errUsage)
+	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline, gemm, augment, select): %w", args[0], errUsage)
 }
 
 // benchTrainResult is the JSON line of `troupe bench train`.

@@ -20,7 +20,13 @@ import (
 	"github.com/troupe-ml/troupe/kernels/cuda"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The cluster tests run this binary as troupe (cluster_test.go).
+	if os.Getenv(asTroupeEnv) == "1" {
+		os.Exit(runAsTroupe())
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // run executes a command line and returns its exit code, stdout and stderr.
 func run(t *testing.T, args ...string) (int, string, string) {

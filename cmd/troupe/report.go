@@ -53,6 +53,14 @@ type doneEvent struct {
 	Checkpoint     string  `json:"checkpoint"`
 	Seconds        float64 `json:"seconds"`
 	FinalTrainLoss float64 `json:"final_train_loss"`
+	// ForwardSamples and BackwardSamples count the samples the replicas
+	// ran forward and backward passes on (data selection makes them
+	// differ); SecondsToTarget is the time from the start to the end of
+	// the first epoch that reached --target-accuracy (null: no target, or
+	// not reached).
+	ForwardSamples  uint64   `json:"forward_samples"`
+	BackwardSamples uint64   `json:"backward_samples"`
+	SecondsToTarget *float64 `json:"seconds_to_target"`
 }
 
 // reporter turns a run's events into terminal output, --json lines and the
@@ -65,6 +73,17 @@ type reporter struct {
 	metrics *os.File
 	epochs  []train.EpochReport
 	stages  []stageEvent // from the pipeline, for the next Epoch call
+	passes  passTotals
+}
+
+// passTotals adds up the run's forward and backward passes, and when it
+// reached the target accuracy.
+type passTotals struct {
+	start             time.Time
+	forward, backward uint64
+	metered           bool // the pipeline reported the passes
+	epochSamples      int  // samples of the epoch in progress, from Progress
+	toTarget          *float64
 }
 
 // EpochMetrics receives the pipeline's per-stage metrics just before Epoch.
@@ -79,13 +98,18 @@ func (r *reporter) EpochMetrics(_ int, m actors.Metrics) {
 			add(s)
 		}
 	}
+	r.passes.metered = true
+	for _, w := range m.Workers {
+		r.passes.forward += w.ForwardSamples
+		r.passes.backward += w.BackwardSamples
+	}
 }
 
 // newReporter starts the run's reporting. A run resumed at epoch first > 1
 // keeps the epoch lines before it from the output folder's metrics.jsonl
 // (and draws them in curves.png); a fresh run (first = 1) starts the file.
 func newReporter(job spec.Job, stdout, stderr io.Writer, log zerolog.Logger, first int) (*reporter, error) {
-	r := &reporter{job: job, stdout: stdout, log: log}
+	r := &reporter{job: job, stdout: stdout, log: log, passes: passTotals{start: time.Now()}}
 	if f, ok := stderr.(*os.File); ok && !job.JSON && term.IsTerminal(int(f.Fd())) {
 		r.bar = &progressBar{w: stderr}
 	}
@@ -125,6 +149,7 @@ func newReporter(job spec.Job, stdout, stderr io.Writer, log zerolog.Logger, fir
 }
 
 func (r *reporter) Progress(p train.Progress) {
+	r.passes.epochSamples = p.Samples
 	if r.bar != nil {
 		r.bar.update(p, r.job.Epochs)
 	}
@@ -135,6 +160,16 @@ func (r *reporter) Epoch(e train.EpochReport) error {
 		r.bar.clear()
 	}
 	r.epochs = append(r.epochs, e)
+	if !r.passes.metered {
+		// The plain loop runs one forward and one backward pass per sample.
+		n := uint64(r.passes.epochSamples)
+		r.passes.forward, r.passes.backward = r.passes.forward+n, r.passes.backward+n
+	}
+	r.passes.epochSamples = 0
+	if r.job.TargetReached(e.TestAccuracy) && r.passes.toTarget == nil {
+		s := time.Since(r.passes.start).Seconds()
+		r.passes.toTarget = &s
+	}
 	ev := epochEvent{Event: "epoch", Epoch: e.Epoch, TrainLoss: e.TrainLoss, TestAccuracy: e.TestAccuracy,
 		SamplesPerSec: e.SamplesPerSec, TestLoss: e.TestLoss, LR: e.LR, Step: e.Step,
 		TrainSeconds: e.TrainSeconds, EvalSeconds: e.EvalSeconds, Stages: r.stages}
@@ -154,11 +189,16 @@ func (r *reporter) Epoch(e train.EpochReport) error {
 }
 
 func (r *reporter) done(d doneEvent) error {
+	d.ForwardSamples, d.BackwardSamples, d.SecondsToTarget = r.passes.forward, r.passes.backward, r.passes.toTarget
 	if err := r.emit(d); err != nil {
 		return err
 	}
 	if !r.job.JSON {
 		fmt.Fprintf(r.stdout, "done: test accuracy %.2f%%, %.0f samples/s, %.1fs", 100*d.TestAccuracy, d.SamplesPerSec, d.Seconds)
+		if d.SecondsToTarget != nil {
+			fmt.Fprintf(r.stdout, " (target %.2f%% at %.1fs)", 100*r.job.TargetAccuracy, *d.SecondsToTarget)
+		}
+		fmt.Fprintf(r.stdout, ", %d forward and %d backward samples", d.ForwardSamples, d.BackwardSamples)
 		if d.Checkpoint != "" {
 			fmt.Fprintf(r.stdout, ", checkpoint %s", d.Checkpoint)
 		}

@@ -18,6 +18,9 @@ Usage:
   troupe bench augment              augmentation throughput per transform
   troupe augment preview --out F    draw original and augmented samples as a PNG grid
   troupe active-learn [flags]       pool-based active learning on MNIST (docs/selection.md)
+  troupe node --role R --join ADDR  host model replicas or shards for a coordinator (docs/cluster.md)
+  troupe launch --workers N --ps M -- [train flags]
+                                    train on a cluster of local processes (docs/cluster.md)
   troupe help [command]             show help
 
 Run "troupe help train" for the training flags.
@@ -67,6 +70,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runActive(ctx, rest, stdout, stderr)
 	case "augment":
 		return runAugment(ctx, rest, stdout, stderr)
+	case "node":
+		return runNode(ctx, rest, stdout, stderr)
+	case "launch":
+		return runLaunch(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
 			return dispatch(ctx, []string{rest[0], "--help"}, stdout, stderr)
@@ -74,7 +81,7 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (want train, eval, bench, augment, active-learn, help): %w", cmd, errUsage)
+	return fmt.Errorf("unknown command %q (want train, eval, bench, augment, active-learn, node, launch, help): %w", cmd, errUsage)
 }
 
 // oneLine joins a multi-line error so that every failure prints as one line.

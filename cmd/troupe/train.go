@@ -32,6 +32,8 @@ type trainFlags struct {
 	resume string
 	from   *train.Loaded // the checkpoint --resume names, once resolved
 	job    spec.Job      // flag values; only the ones set are applied
+	// cluster holds the coordinator's flags (cluster.go).
+	cluster clusterFlags
 }
 
 func newTrainFlags() *trainFlags {
@@ -39,6 +41,7 @@ func newTrainFlags() *trainFlags {
 	fs, j := f.fs, &f.job
 	fs.StringVar(&f.config, "config", "", "job file (YAML or JSON) with the same fields as the flags; flags override it")
 	fs.StringVar(&f.resume, "resume", "", "continue the job whose output folder this is, from its last checkpoint; flags override its job (e.g. --epochs to train longer)")
+	f.cluster.bind(fs)
 	fs.StringVar(&j.Model, "model", j.Model, "model preset: "+strings.Join(nn.PresetNames(), ", "))
 	fs.IntVar(&j.Epochs, "epochs", j.Epochs, "number of passes over the training set")
 	fs.IntVar(&j.Batch, "batch", j.Batch, "training batch size")
@@ -60,7 +63,14 @@ func newTrainFlags() *trainFlags {
 	fs.IntVar(&j.Staleness, "staleness", j.Staleness, "ssp: how many steps a worker may run ahead of the slowest")
 	fs.StringVar(&j.Augment, "augment", j.Augment, "augmentation transforms, e.g. affine,elastic or affine(degrees=15,p=0.5) (pipeline)")
 	fs.IntVar(&j.Augmenters, "augmenters", j.Augmenters, "augmenter actors (pipeline)")
-	enumFlag(fs, "select", "online data selection: uniform, selective-backprop", &j.Select, spec.ParseSelection)
+	enumFlag(fs, "select", "online data selection: uniform, selective-backprop, loss-rank, importance (pipeline)", &j.Select, spec.ParseSelection)
+	fs.IntVar(&j.ScoreStaleness, "score-staleness", j.ScoreStaleness, "selection: optimizer steps a stored loss stays usable before a fresh forward pass")
+	fs.Float64Var(&j.SelectBeta, "select-beta", j.SelectBeta, "selective-backprop: keep probability is the loss's percentile to this power")
+	fs.Float64Var(&j.SelectPressure, "select-pressure", j.SelectPressure, "loss-rank: selection pressure s_e (most / least likely sample) at the start")
+	fs.Float64Var(&j.SelectPressureEnd, "select-pressure-end", j.SelectPressureEnd, "loss-rank: selection pressure at the end of the run")
+	fs.Float64Var(&j.SelectSmoothing, "select-smoothing", j.SelectSmoothing, "importance: share of the uniform distribution in the sampling mix")
+	fs.Float64Var(&j.SelectFraction, "select-fraction", j.SelectFraction, "loss-rank, importance: share of each batch drawn for the backward pass")
+	fs.Float64Var(&j.TargetAccuracy, "target-accuracy", j.TargetAccuracy, "stop after the first epoch whose test accuracy reaches this (0: off)")
 	enumFlag(fs, "device", "where to train: cpu, cuda (an NVIDIA GPU)", &j.Device, spec.ParseDevice)
 	fs.IntVar(&j.Prefetch, "prefetch", j.Prefetch, "batches in flight per worker (pipeline)")
 	fs.Uint64Var(&j.Seed, "seed", j.Seed, "random seed for initialisation, data order and dropout")
@@ -107,6 +117,7 @@ func (f *trainFlags) resolve() (spec.Job, error) {
 	f.fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
 		case "config", "resume":
+		case "listen", "advertise", "tls-cert", "tls-key", "tls-ca", "nodes": // cluster.go
 		case "model":
 			job.Model, job.ModelSpec = f.job.Model, nil
 		case "epochs":
@@ -151,6 +162,20 @@ func (f *trainFlags) resolve() (spec.Job, error) {
 			job.Augmenters = f.job.Augmenters
 		case "select":
 			job.Select = f.job.Select
+		case "score-staleness":
+			job.ScoreStaleness = f.job.ScoreStaleness
+		case "select-beta":
+			job.SelectBeta = f.job.SelectBeta
+		case "select-pressure":
+			job.SelectPressure = f.job.SelectPressure
+		case "select-pressure-end":
+			job.SelectPressureEnd = f.job.SelectPressureEnd
+		case "select-smoothing":
+			job.SelectSmoothing = f.job.SelectSmoothing
+		case "select-fraction":
+			job.SelectFraction = f.job.SelectFraction
+		case "target-accuracy":
+			job.TargetAccuracy = f.job.TargetAccuracy
 		case "prefetch":
 			job.Prefetch = f.job.Prefetch
 		case "seed":
@@ -250,6 +275,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("augment and select need the actor pipeline, which runs on the CPU: %w", errUsage)
 		}
 		res, err = gpu.Run(ctx, dev, job, trainSet, testSet, rep, gpu.RunOptions{})
+	case f.cluster.nodes > 0:
+		res, err = runCluster(ctx, &f.cluster, job, trainSet, testSet, rep, stderr, f.from, log)
 	case job.Workers > 0:
 		res, err = runPipeline(ctx, job, trainSet, testSet, rep, stderr, f.from)
 	default:

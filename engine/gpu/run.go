@@ -293,6 +293,9 @@ func Run(ctx context.Context, dev *cuda.Device, job spec.Job, trainSet, testSet 
 				return res, err
 			}
 		}
+		if job.TargetReached(rep.TestAccuracy) {
+			break
+		}
 	}
 	return res, nil
 }

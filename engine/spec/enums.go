@@ -68,12 +68,14 @@ type Selection string
 
 // Supported selection strategies.
 const (
-	Uniform           Selection = "uniform"
-	SelectiveBackprop Selection = "selective-backprop"
+	Uniform           Selection = "uniform"            // every sample, in the epoch's shuffled order
+	SelectiveBackprop Selection = "selective-backprop" // Jiang et al. 2019: backward only for high-loss samples
+	LossRank          Selection = "loss-rank"          // Loshchilov & Hutter 2015: batches drawn by loss rank
+	Importance        Selection = "importance"         // Katharopoulos & Fleuret 2018: drawn by loss, re-weighted
 )
 
 // Selections lists every valid Selection.
-func Selections() []Selection { return []Selection{Uniform, SelectiveBackprop} }
+func Selections() []Selection { return []Selection{Uniform, SelectiveBackprop, LossRank, Importance} }
 
 // Valid reports whether s is one of Selections.
 func (s Selection) Valid() bool { return oneOf(s, Selections()) }

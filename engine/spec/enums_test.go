@@ -18,6 +18,14 @@ func TestParseEnums(t *testing.T) {
 			t.Errorf("ParseLayerType(%q) = %q, %v; Valid=%v", l, got, err, l.Valid())
 		}
 	}
+	for _, s := range Selections() {
+		if got, err := ParseSelection(string(s)); err != nil || got != s || !s.Valid() {
+			t.Errorf("ParseSelection(%q) = %q, %v; Valid=%v", s, got, err, s.Valid())
+		}
+	}
+	if len(Selections()) != 4 {
+		t.Errorf("Selections() has %d entries, want 4: %v", len(Selections()), Selections())
+	}
 	if len(LayerTypes()) != 11 || len(Optimizers()) != 3 || len(Schedules()) != 3 {
 		t.Errorf("enum lists have %d, %d, %d entries; want 11, 3, 3", len(LayerTypes()), len(Optimizers()), len(Schedules()))
 	}

@@ -42,6 +42,10 @@ type Job struct {
 	Epochs    int `json:"epochs" yaml:"epochs"`
 	Batch     int `json:"batch" yaml:"batch"`
 	EvalBatch int `json:"eval_batch" yaml:"eval_batch"`
+	// TargetAccuracy, when above 0, ends training after the first epoch
+	// whose test accuracy reaches it; Epochs stays the cap and the
+	// schedule's length.
+	TargetAccuracy float64 `json:"target_accuracy" yaml:"target_accuracy"`
 
 	LR          float64   `json:"lr" yaml:"lr"`
 	Optimizer   Optimizer `json:"optimizer" yaml:"optimizer"`
@@ -68,8 +72,16 @@ type Job struct {
 	Staleness  int       `json:"staleness" yaml:"staleness"`   // ssp: steps a worker may run ahead
 	Augment    string    `json:"augment" yaml:"augment"`       // transform list, e.g. "affine,elastic"
 	Augmenters int       `json:"augmenters" yaml:"augmenters"` // augmenter actors
-	Select     Selection `json:"select" yaml:"select"`         // uniform, selective-backprop
+	Select     Selection `json:"select" yaml:"select"`         // uniform, selective-backprop, loss-rank, importance
 	Prefetch   int       `json:"prefetch" yaml:"prefetch"`     // batches in flight per worker
+
+	// Online data selection (docs/selection.md); unused with select uniform.
+	ScoreStaleness    int     `json:"score_staleness" yaml:"score_staleness"`         // optimizer steps a stored loss stays usable
+	SelectBeta        float64 `json:"select_beta" yaml:"select_beta"`                 // selective-backprop: keep percentile^beta
+	SelectPressure    float64 `json:"select_pressure" yaml:"select_pressure"`         // loss-rank: s_e at the start
+	SelectPressureEnd float64 `json:"select_pressure_end" yaml:"select_pressure_end"` // loss-rank: s_e at the end
+	SelectSmoothing   float64 `json:"select_smoothing" yaml:"select_smoothing"`       // importance: share of the uniform distribution
+	SelectFraction    float64 `json:"select_fraction" yaml:"select_fraction"`         // loss-rank, importance: drawn share of each batch
 
 	Seed    uint64 `json:"seed" yaml:"seed"`
 	Device  Device `json:"device" yaml:"device"`   // cpu, cuda
@@ -115,6 +127,13 @@ func Default() Job {
 		Select:     Uniform,
 		Prefetch:   4,
 		Device:     CPU,
+
+		ScoreStaleness:    3000,
+		SelectBeta:        1,
+		SelectPressure:    1000,
+		SelectPressureEnd: 1000,
+		SelectSmoothing:   0.5,
+		SelectFraction:    1,
 
 		Seed:    1,
 		Threads: 0,

@@ -24,6 +24,9 @@ func (j *Job) Validate() error {
 	}
 
 	c.intMin("epochs", j.Epochs, 1)
+	if j.TargetAccuracy != 0 {
+		c.float("target_accuracy", j.TargetAccuracy, interval{lo: 0, hi: 1, loOpen: true})
+	}
 	c.intMin("batch", j.Batch, 1)
 	c.intMin("eval_batch", j.EvalBatch, 1)
 
@@ -61,6 +64,7 @@ func (j *Job) Validate() error {
 	c.intMin("augmenters", j.Augmenters, 1)
 	enumCheck(&c, "select", j.Select, Selections())
 	c.intMin("prefetch", j.Prefetch, 1)
+	j.validateSelection(&c)
 
 	c.float("clip_norm", j.ClipNorm, atLeast(0))
 	c.float("label_smoothing", j.LabelSmoothing, unitOpen())

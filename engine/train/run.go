@@ -161,6 +161,9 @@ func RunFrom(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset,
 				return res, err
 			}
 		}
+		if job.TargetReached(rep.TestAccuracy) {
+			break
+		}
 	}
 	return res, nil
 }

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/troupe-ml/troupe/actors"
+	"github.com/troupe-ml/troupe/engine/data"
+	"github.com/troupe-ml/troupe/engine/nn"
+	"github.com/troupe-ml/troupe/engine/spec"
+	"github.com/troupe-ml/troupe/engine/train"
+)
+
+// benchSelectResult is one strategy's JSON line of `troupe bench select`.
+// The ratios compare with uniform: its backward samples (or seconds) over
+// this strategy's, so above 1 is better; null when either missed the
+// target.
+type benchSelectResult struct {
+	Bench           string   `json:"bench"`
+	Select          string   `json:"select"`
+	ForwardSamples  uint64   `json:"forward_samples"`
+	BackwardSamples uint64   `json:"backward_samples"`
+	SecondsToTarget *float64 `json:"seconds_to_target"` // null: not reached within the epoch cap
+	TestAccuracy    float64  `json:"test_accuracy"`
+	Epochs          int      `json:"epochs"`
+	Target          float64  `json:"target"`
+	Threads         int      `json:"threads"`
+	BackwardRatio   *float64 `json:"backward_ratio_vs_uniform"`
+	TimeRatio       *float64 `json:"time_ratio_vs_uniform"`
+}
+
+// runBenchSelect trains the default job (its model, optimizer and
+// schedule, the epochs being the cap) once per strategy, one after the
+// other in one process, each until the target test accuracy, and reports
+// the passes and the time each needed.
+func runBenchSelect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	job := spec.Default()
+	job.Out = ""
+	fs := flag.NewFlagSet("bench select", flag.ContinueOnError)
+	fs.StringVar(&job.Model, "model", job.Model, "model preset: "+strings.Join(nn.PresetNames(), ", "))
+	fs.IntVar(&job.Epochs, "epochs", job.Epochs, "epoch cap, which is also the schedule's length")
+	fs.Float64Var(&job.TargetAccuracy, "target", 0.98, "test accuracy each strategy trains to")
+	fs.IntVar(&job.Threads, "threads", 0, "CPU threads (0: all cores)")
+	fs.StringVar(&job.Data, "data", "", "MNIST directory")
+	fs.Uint64Var(&job.Seed, "seed", job.Seed, "random seed")
+	fs.IntVar(&job.ScoreStaleness, "score-staleness", job.ScoreStaleness, "optimizer steps a stored loss stays usable")
+	fs.Float64Var(&job.SelectBeta, "select-beta", job.SelectBeta, "selective-backprop: keep probability exponent")
+	fs.Float64Var(&job.SelectPressure, "select-pressure", job.SelectPressure, "loss-rank: selection pressure at the start")
+	fs.Float64Var(&job.SelectPressureEnd, "select-pressure-end", job.SelectPressureEnd, "loss-rank: selection pressure at the end")
+	fs.Float64Var(&job.SelectSmoothing, "select-smoothing", job.SelectSmoothing, "importance: uniform share of the sampling mix")
+	fs.Float64Var(&job.SelectFraction, "select-fraction", job.SelectFraction, "loss-rank, importance: share of each batch drawn")
+	list := fs.String("select", "uniform,selective-backprop,loss-rank,importance", "strategies to compare, uniform first")
+	js := fs.Bool("json", false, "print JSON lines")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	var sels []spec.Selection
+	for _, s := range strings.Split(*list, ",") {
+		sel, err := spec.ParseSelection(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("bench select: --select: %v: %w", err, errUsage)
+		}
+		sels = append(sels, sel)
+	}
+	if job.TargetAccuracy <= 0 {
+		return fmt.Errorf("bench select: --target must be in (0, 1]: %w", errUsage)
+	}
+	trainSet, testSet, restore, err := benchSetup(job)
+	defer restore()
+	if err != nil {
+		return err
+	}
+	var base *benchSelectResult
+	for _, sel := range sels {
+		r, err := benchSelectOne(ctx, job, sel, trainSet, testSet)
+		if err != nil {
+			return fmt.Errorf("bench select: %s: %w", sel, err)
+		}
+		if sel == spec.Uniform && base == nil {
+			base = &r
+		}
+		if base != nil && base.SecondsToTarget != nil && r.SecondsToTarget != nil {
+			b := float64(base.BackwardSamples) / float64(r.BackwardSamples)
+			tr := *base.SecondsToTarget / *r.SecondsToTarget
+			r.BackwardRatio, r.TimeRatio = &b, &tr
+		}
+		if err := writeBench(stdout, *js, r, benchSelectText(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchSelectText(r benchSelectResult) string {
+	reached := "not reached"
+	if r.SecondsToTarget != nil {
+		reached = fmt.Sprintf("%.1fs", *r.SecondsToTarget)
+	}
+	s := fmt.Sprintf("select %-18s to %.2f%%: %s after %d epochs, %d forward and %d backward samples, test accuracy %.2f%%",
+		r.Select, 100*r.Target, reached, r.Epochs, r.ForwardSamples, r.BackwardSamples, 100*r.TestAccuracy)
+	if r.BackwardRatio != nil {
+		s += fmt.Sprintf("; vs uniform %.2fx fewer backward samples, %.2fx less time", *r.BackwardRatio, *r.TimeRatio)
+	}
+	return s
+}
+
+// benchSelectOne trains one strategy through the actor pipeline with one
+// replica until the target or the cap.
+func benchSelectOne(ctx context.Context, job spec.Job, sel spec.Selection, trainSet, testSet *data.Dataset) (benchSelectResult, error) {
+	job.Select, job.Workers = sel, 1
+	cfg, err := actors.ConfigFromJob(job)
+	if err != nil {
+		return benchSelectResult{}, err
+	}
+	obs := &selectWatch{job: job, start: time.Now()}
+	cfg.Observer = obs
+	res, _, err := actors.Run(ctx, cfg, trainSet, testSet)
+	if err != nil {
+		return benchSelectResult{}, err
+	}
+	last := res.Epochs[len(res.Epochs)-1]
+	return benchSelectResult{
+		Bench: "select", Select: string(sel), ForwardSamples: obs.forward, BackwardSamples: obs.backward,
+		SecondsToTarget: obs.toTarget, TestAccuracy: last.TestAccuracy, Epochs: len(res.Epochs), Target: job.TargetAccuracy,
+		Threads: runtime.GOMAXPROCS(0),
+	}, nil
+}
+
+// selectWatch adds up a run's passes and notes when it reached the target.
+type selectWatch struct {
+	job               spec.Job
+	start             time.Time
+	forward, backward uint64
+	toTarget          *float64
+}
+
+func (w *selectWatch) Progress(train.Progress) {}
+
+func (w *selectWatch) EpochMetrics(_ int, m actors.Metrics) {
+	for _, s := range m.Workers {
+		w.forward += s.ForwardSamples
+		w.backward += s.BackwardSamples
+	}
+}
+
+func (w *selectWatch) Epoch(e train.EpochReport) error {
+	if w.job.TargetReached(e.TestAccuracy) && w.toTarget == nil {
+		s := time.Since(w.start).Seconds()
+		w.toTarget = &s
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"testing"
+)
+
+func TestTrainSelectionDoneEvent(t *testing.T) {
+	dir := synthMNIST(t, 640, 200)
+	cases := []struct {
+		name    string
+		args    []string
+		epochs  int // epoch lines before done
+		equal   bool
+		reached bool
+	}{
+		// An easy task passes 50 % in its first epoch, whatever trains it.
+		{"loss-rank", []string{"--workers", "1", "--select", "loss-rank", "--score-staleness", "20", "--target-accuracy", "0.5"}, 1, false, true},
+		{"plain loop", []string{"--workers", "0", "--target-accuracy", "0.5"}, 1, true, true},
+		{"no target", []string{"--workers", "1"}, 2, true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"train", "--data", dir, "--out", "", "--epochs", "2", "--batch", "32", "--json", "--threads", "1"}, c.args...)
+			code, stdout, stderr := run(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			evs := decodeLines(t, stdout)
+			if len(evs) != c.epochs+1 {
+				t.Fatalf("%d lines, want %d epochs and done:\n%s", len(evs), c.epochs, stdout)
+			}
+			done := evs[len(evs)-1]
+			fwd, ok1 := done["forward_samples"].(float64)
+			bwd, ok2 := done["backward_samples"].(float64)
+			if !ok1 || !ok2 || bwd <= 0 {
+				t.Fatalf("done lacks pass counts: %v", done)
+			}
+			// Plain training runs one of each pass per sample; loss-rank
+			// also scores samples forward only.
+			if c.equal && (fwd != bwd || bwd != float64(640*c.epochs)) {
+				t.Errorf("forward %v, backward %v samples, want %d each", fwd, bwd, 640*c.epochs)
+			}
+			if !c.equal && fwd <= bwd {
+				t.Errorf("forward %v, backward %v samples, want more forward (refreshed losses)", fwd, bwd)
+			}
+			s, isNum := done["seconds_to_target"].(float64)
+			if v, present := done["seconds_to_target"]; !present || isNum != c.reached || (isNum && (s <= 0 || s > done["seconds"].(float64))) {
+				t.Errorf("seconds_to_target %v, want a time within the run: %v", v, c.reached)
+			}
+		})
+	}
+}
+
+func TestBenchSelectJSON(t *testing.T) {
+	dir := synthMNIST(t, 640, 100)
+	code, stdout, stderr := run(t, "bench", "select", "--data", dir, "--target", "0.5", "--epochs", "2", "--threads", "1",
+		"--select", "uniform,loss-rank,importance", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	evs := decodeLines(t, stdout)
+	if len(evs) != 3 {
+		t.Fatalf("%d lines, want one per strategy:\n%s", len(evs), stdout)
+	}
+	for i, want := range []string{"uniform", "loss-rank", "importance"} {
+		ev := evs[i]
+		if ev["bench"] != "select" || ev["select"] != want {
+			t.Errorf("line %d: %v, want strategy %s", i, ev, want)
+		}
+		for _, k := range []string{"forward_samples", "backward_samples", "seconds_to_target", "test_accuracy", "backward_ratio_vs_uniform", "time_ratio_vs_uniform"} {
+			if _, ok := ev[k].(float64); !ok {
+				t.Errorf("%s: %q is not a number: %v", want, k, ev)
+			}
+		}
+	}
+	if r := evs[0]["backward_ratio_vs_uniform"]; r != 1.0 {
+		t.Errorf("uniform's backward ratio to itself is %v, want 1", r)
+	}
+	if code, _, _ := run(t, "bench", "select", "--data", dir, "--select", "uniform,best"); code != 2 {
+		t.Errorf("an unknown strategy exits %d, want 2", code)
+	}
+}
