@@ -67,7 +67,9 @@ func TestCPUConformance(t *testing.T) {
 				if got := c.Threads(); got != threads {
 					t.Fatalf("Threads() = %d, want %d", got, threads)
 				}
-				kerneltest.TestSgemm(t, c.Sgemm)
+				cov := directCoverage{ar: &c.arch}
+				kerneltest.TestSgemm(t, cov.wrap(c.Sgemm))
+				cov.check(t)
 			})
 		}
 	}
@@ -78,7 +80,8 @@ func TestCPUConformance(t *testing.T) {
 // large enough to need several kc blocks and edge tiles in both directions.
 func TestCPUThreadsIdentical(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	shapes := [][3]int{{131, 97, 900}, {64, 300, 400}, {300, 70, 64}, {37, 515, 129}}
+	// The last two take the direct path unless B is transposed.
+	shapes := [][3]int{{131, 97, 900}, {64, 300, 400}, {300, 70, 64}, {37, 515, 129}, {64, 100, 10}, {10, 300, 64}}
 	for _, impl := range availableImpls(t) {
 		if shortMatrix(impl, 2) {
 			continue
@@ -228,6 +231,9 @@ func TestBlockedConformance(t *testing.T) {
 			t.Parallel()
 			ar := archOf(impl)
 			ar.kc, ar.mc, ar.nc = 16, 2*ar.mr, 2*ar.nr
+			// The suite's thin products would take the direct path;
+			// here they test the blocked one.
+			ar.directR, ar.directP = nil, nil
 			var w workspace
 			kerneltest.TestSgemm(t, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 				g, ok := newGemmCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

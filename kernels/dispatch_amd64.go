@@ -26,6 +26,7 @@ func archOf(impl Impl) arch {
 			kc: 384, mc: 3072, nc: 480,
 			kernelR: kernelAVX512R, kernelP: kernelAVX512P,
 			transpose8: transpose8, copyA: copyRows12, copyB: copyRows32, copyPad: copyPad,
+			directR: directAVX512R, directP: directAVX512P, directCols: directColsAVX512, directLanes: 16,
 		}
 	case ImplAVX2:
 		return arch{
@@ -33,6 +34,7 @@ func archOf(impl Impl) arch {
 			kc: 384, mc: 3072, nc: 480,
 			kernelR: kernelAVX2R, kernelP: kernelAVX2P,
 			transpose8: transpose8, copyA: copyRows6, copyB: copyRows16, copyPad: copyPad,
+			directR: directAVX2R, directP: directAVX2P, directCols: directColsAVX2, directLanes: 8,
 		}
 	}
 	return genericArch()

@@ -38,6 +38,11 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	ar := archOf(ImplAuto.Resolve())
+	if useDirect(&ar, &g) {
+		// Nothing to pack, so no buffers to take from the pool.
+		runDirect(&ar, &g, 0, m, 0, n)
+		return
+	}
 	w := workspaces.Get().(*workspace)
 	w.run(&ar, &g, 0, m, 0, n)
 	workspaces.Put(w)

@@ -27,6 +27,11 @@ type arch struct {
 	// zero-filling each up to wUp (w <= wUp <= 32); it packs partial
 	// panels.
 	copyPad func(n int, src []float32, lds int, dst []float32, ldd, w, wUp int)
+	// directR and directP are the direct kernels, with A in layout R and
+	// P (see gemm_direct.go); they compute at most directCols columns per
+	// call, in vectors of directLanes.
+	directR, directP        directKernel
+	directCols, directLanes int
 }
 
 // microKernel computes an m×n block of C tile by tile, each tile at most

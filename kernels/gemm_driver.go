@@ -32,6 +32,10 @@ type workspace struct {
 // sequence depends on k and ar.kc only, never on i0..j1 or the tiling, so
 // C does not depend on how it is split between threads.
 func (w *workspace) run(ar *arch, g *gemmCall, i0, i1, j0, j1 int) {
+	if useDirect(ar, g) {
+		runDirect(ar, g, i0, i1, j0, j1)
+		return
+	}
 	mr, nr := ar.mr, ar.nr
 	kernel := ar.kernelR
 	if g.transA {

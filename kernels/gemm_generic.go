@@ -8,6 +8,7 @@ func genericArch() arch {
 		impl: ImplGeneric, mr: 2, nr: 4, nrLog2: 2, rowStep: 1, colStep: 1,
 		kc: 256, mc: 1024, nc: 512,
 		kernelR: kernelGoR, kernelP: kernelGoP, copyPad: copyPadGo,
+		directR: directGoR, directP: directGoP, directCols: 1 << 20, directLanes: 4,
 	}
 }
 

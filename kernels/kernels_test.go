@@ -9,7 +9,10 @@ import (
 )
 
 func TestSgemmConformance(t *testing.T) {
-	kerneltest.TestSgemm(t, Sgemm)
+	ar := archOf(ImplAuto.Resolve())
+	cov := directCoverage{ar: &ar}
+	kerneltest.TestSgemm(t, cov.wrap(Sgemm))
+	cov.check(t)
 }
 
 func TestIm2colConformance(t *testing.T) {

@@ -1,11 +1,12 @@
 // Command _generate writes the amd64 assembly of package kernels and its Go
 // declarations (the *stubs_amd64.go files): the SGEMM micro-kernels for
-// AVX-512 and AVX2+FMA, each in two layouts of the A operand; the copies
-// that pack panels (row copies, padded copies and the 8×8 transposing copy
-// used to pack a transposed B); the elementwise loops (streams: the SGD
-// updates, Sum and the rectifier, see stream.go); the short strided row
-// copies of Im2col and Col2im (window.go); and 2×2 max pooling
-// (maxpool.go).
+// AVX-512 and AVX2+FMA, each in two layouts of the A operand, and the
+// direct kernels that compute small products without packing (direct.go);
+// the copies that pack panels (row copies, padded copies and the 8×8
+// transposing copy used to pack a transposed B); the elementwise loops
+// (streams: the SGD updates, Sum and the rectifier, see stream.go); the
+// short strided row copies of Im2col and Col2im (window.go); and 2×2 max
+// pooling (maxpool.go).
 //
 // Run it from the kernels folder with go generate; -o writes the files to
 // another folder. It uses only the standard library, so the kernels module
@@ -71,6 +72,10 @@ func main() {
 			write(fmt.Sprintf("sgemm_%s%c_amd64.s", strings.ToLower(isa.name), layout+'a'-'A'), kernel(isa, layout))
 		}
 	}
+	for _, d := range directKernels {
+		write(fmt.Sprintf("sgemm_direct_%s%c_amd64.s", strings.ToLower(d.s.name), d.layout+'a'-'A'), directFile(d))
+	}
+	write("directstubs_amd64.go", directStubs())
 	write("transpose8_amd64.s", transpose8())
 	write("copyrows_amd64.s", copyRows())
 	write("copypad_amd64.s", copyPad())

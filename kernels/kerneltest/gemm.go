@@ -15,6 +15,11 @@ type GemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32,
 //
 //   - every size 1..67 of each of m, n and k, with the other two sizes
 //     drawn at random, in all four transpose combinations;
+//   - thin products, where implementations commonly switch to kernels
+//     that pack nothing: every size 1..67 of m and of n with k drawn from
+//     1..16, every size 1..67 of n and of k with m drawn from 1..16, and
+//     the backward products of a 10-class output layer, dY·W and dYᵀ·X,
+//     with alpha never 0;
 //   - a few products large enough to reach a blocked or parallel path;
 //   - every combination of m, n, k in {0, 1, 3}, which must not panic;
 //   - alpha and beta in {0, 1, and other values}, leading dimensions both
@@ -98,19 +103,27 @@ func checkSgemm(r reporter, gemm GemmFunc) {
 	r.Helper()
 	// gemmAlphas and gemmBetas are cycled through independently of each
 	// other, so every pair occurs.
-	gemmAlphas := [...]float32{1, 0, -1, 0.5, 1.75}
+	gemmAlphas := []float32{1, 0, -1, 0.5, 1.75}
 	gemmBetas := [...]float32{0, 1, -0.5, 2}
+	// thinAlphas leave out 0, which computes no product, so that the
+	// thin sweeps multiply at every size in all four transpose cases.
+	thinAlphas := []float32{1, -1, 1.75}
 	// gemmLarge are shapes past the 64-wide blocks common in BLAS
 	// implementations, with ragged edges, so blocked and parallel paths run.
 	gemmLarge := [...][3]int{{130, 129, 70}, {257, 67, 33}, {65, 200, 131}, {192, 192, 64}}
+	// gemmThin are thin products wider or deeper than the 1..67 sweeps:
+	// a 10-class output layer's dX (64×100×10) and dW (10×100×64) on a
+	// batch of 64, and shapes past them in n, k and m.
+	gemmThin := [...][3]int{{64, 100, 10}, {10, 100, 64}, {131, 300, 7}, {16, 203, 128}, {5, 130, 100}, {300, 33, 16}}
 	rng := rand.New(rand.NewPCG(1, 2))
 	f := &failures{r: r}
 	idx := 0
+	alphas := gemmAlphas
 	run := func(m, n, k int) bool {
 		for tr := range 4 {
 			cs := gemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: m, n: n, k: k}
-			cs.alpha = gemmAlphas[idx%len(gemmAlphas)]
-			cs.beta = gemmBetas[(idx/len(gemmAlphas))%len(gemmBetas)]
+			cs.alpha = alphas[idx%len(alphas)]
+			cs.beta = gemmBetas[(idx/len(alphas))%len(gemmBetas)]
 			idx++
 			_, ac, _, bc := cs.stored()
 			// Different strides of idx decorrelate which matrices get
@@ -145,6 +158,22 @@ func checkSgemm(r reporter, gemm GemmFunc) {
 			return
 		}
 	}
+	// The thin sweeps pair each size with its mirror, w = 68-v, so that
+	// one sweep covers every size of two dimensions.
+	const thin = 16
+	alphas = thinAlphas
+	for v := 1; v <= maxDim; v++ {
+		w := maxDim + 1 - v
+		if !run(v, w, 1+rng.IntN(thin)) || !run(1+rng.IntN(thin), v, w) {
+			return
+		}
+	}
+	for _, s := range gemmThin {
+		if !run(s[0], s[1], s[2]) {
+			return
+		}
+	}
+	alphas = gemmAlphas
 	for _, s := range gemmLarge {
 		if !run(s[0], s[1], s[2]) {
 			return
