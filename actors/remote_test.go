@@ -39,7 +39,7 @@ func startNode(t *testing.T, chunk int) *testNode {
 	}
 	n := &testNode{sys: quietSystem(), host: NewHost(HostConfig{ChunkBytes: chunk})}
 	var err error
-	if n.ep, err = wire.Start(n.sys, wire.Config{ChunkBytes: chunk, Kinds: n.host.Kinds()}); err != nil {
+	if n.ep, err = wire.Start(n.sys, wire.Config{ChunkBytes: chunk, Kinds: n.host.Kinds(), ConnectAttempts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

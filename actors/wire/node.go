@@ -44,6 +44,11 @@ type Config struct {
 	// before the endpoint opens, since protoactor reads them from the
 	// goroutine that serves spawn requests.
 	Kinds []*remote.Kind
+	// ConnectAttempts bounds how often a link to a peer is dialled before
+	// the peer counts as gone (default protoactor's 5). protoactor waits
+	// 2 s between attempts on a goroutine that outlives the endpoint's
+	// Stop until it gives up, so a short-lived node (a test) sets 1.
+	ConnectAttempts int
 }
 
 // MaxMessageBytes is the gRPC limit a node sets on each send: a full
@@ -111,6 +116,9 @@ func Start(sys *actor.ActorSystem, c Config) (n *Node, err error) {
 		remote.WithDialOptions(dialOpts...),
 		remote.WithEndpointWriterBatchSize(writerBatch),
 		remote.WithKinds(c.Kinds...),
+	}
+	if c.ConnectAttempts > 0 {
+		opts = append(opts, func(rc *remote.Config) { rc.MaxRetryCount = c.ConnectAttempts })
 	}
 	if c.Advertise != "" {
 		opts = append(opts, remote.WithAdvertisedHost(c.Advertise))
