@@ -48,11 +48,10 @@ func presetParams() map[string][]paramShape {
 		},
 		"cnn": {
 			{"layers.0.weight", []int{32, 1, 3, 3}}, {"layers.0.bias", []int{32}},
-			{"layers.2.weight", []int{32, 32, 3, 3}}, {"layers.2.bias", []int{32}},
-			{"layers.5.weight", []int{64, 32, 3, 3}}, {"layers.5.bias", []int{64}},
-			{"layers.7.weight", []int{64, 64, 3, 3}}, {"layers.7.bias", []int{64}},
-			{"layers.12.weight", []int{128, 3136}}, {"layers.12.bias", []int{128}},
-			{"layers.15.weight", []int{10, 128}}, {"layers.15.bias", []int{10}},
+			{"layers.3.weight", []int{64, 32, 3, 3}}, {"layers.3.bias", []int{64}},
+			{"layers.5.weight", []int{64, 64, 3, 3}}, {"layers.5.bias", []int{64}},
+			{"layers.10.weight", []int{128, 3136}}, {"layers.10.bias", []int{128}},
+			{"layers.13.weight", []int{10, 128}}, {"layers.13.bias", []int{10}},
 		},
 		"lenet5": {
 			{"layers.0.weight", []int{6, 1, 5, 5}}, {"layers.0.bias", []int{6}},
@@ -65,7 +64,7 @@ func presetParams() map[string][]paramShape {
 }
 
 func presetCounts() map[string]int {
-	return map[string]int{"mlp": 266_610, "lenet5": 61_706, "mlp800": 636_010, "cnn": 467_818}
+	return map[string]int{"mlp": 266_610, "lenet5": 61_706, "mlp800": 636_010, "cnn": 458_570}
 }
 
 func TestPresetNames(t *testing.T) {

@@ -26,11 +26,14 @@ func presets() map[string]spec.Model {
 			{Type: spec.Linear, Out: 800}, {Type: spec.ReLU},
 			{Type: spec.Linear, Out: 10},
 		}},
-		// A compact modern CNN for 28×28 inputs: two blocks of two 3×3
-		// convolutions (32, then 64 channels) with ReLU and 2×2 pooling,
-		// then a dropout-regularised 128-unit head.
+		// A compact modern CNN for 28×28 inputs: a 3×3 convolution of 32
+		// channels, 2×2 pooling, two 3×3 convolutions of 64 channels at
+		// 14×14 and pooling again, each convolution with ReLU, then a
+		// dropout-regularised 128-unit head. A forward pass is 11.5 M
+		// multiply-adds; a second 32-channel convolution at full
+		// resolution would add 7.2 M, as much as the two at 14×14 cost
+		// together, and a training step would take 1.6 times as long.
 		"cnn": {Input: mnist, Layers: []spec.Layer{
-			{Type: spec.Conv2D, Out: 32, Kernel: 3, Pad: 1}, {Type: spec.ReLU},
 			{Type: spec.Conv2D, Out: 32, Kernel: 3, Pad: 1}, {Type: spec.ReLU},
 			{Type: spec.MaxPool2D, Kernel: 2},
 			{Type: spec.Conv2D, Out: 64, Kernel: 3, Pad: 1}, {Type: spec.ReLU},

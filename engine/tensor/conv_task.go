@@ -3,16 +3,19 @@ package tensor
 import "github.com/troupe-ml/troupe/kernels"
 
 // convTask is one pass of a convolution over a batch, forward or backward,
-// split by image into parts that a kernels.CPU runs on its threads. Each
-// image is unfolded into columns (im2col) in a buffer of its part that
-// stays in cache for the products; the backward pass unfolds the images
-// again rather than keep every image's columns, which for a batch run to
-// megabytes, written forward and read back from memory backward.
+// split by image into parts that a kernels.CPU runs on its threads.
 //
-// One part accumulates the weight and bias gradients straight into their
-// tensors, image after image. Several accumulate into buffers of their
-// own, added to the tensors in part order afterwards, so the result
-// depends on the thread count but is the same on every run with it.
+// On a CPU backend a stride-1 convolution with enough channels runs
+// channels-last (conv_nhwc.go). Any other unfolds each image into columns
+// (im2col) in a buffer of its part that stays in cache for the products;
+// the backward pass unfolds the images again rather than keep every
+// image's columns, which for a batch run to megabytes, written forward and
+// read back from memory backward.
+//
+// Each part accumulates the weight and bias gradients of its images in
+// buffers of its own, added to the tensors in part order afterwards, so
+// the result depends on the thread count but is the same on every run
+// with it.
 type convTask struct {
 	g                 *Graph
 	cpu               *kernels.CPU // nil: serial, through the graph's backend
@@ -23,47 +26,80 @@ type convTask struct {
 	o, kh, kw, oh, ow int
 	k, p              int
 	scratch           []float32 // per part: see buffers
+	// cl selects the channels-last formulation (see conv_nhwc.go), for
+	// which wr holds the weights rearranged, and tw the transposes on the
+	// way.
+	cl     bool
+	wr, tw []float32
 }
 
 // runConv runs the forward (y from x, w, bias) or backward pass of a
 // convolution: on the CPU backend's threads when it has several, else
-// image after image through the graph's backend.
+// image after image on the calling goroutine, the NCHW formulation's
+// products through the graph's backend.
 func (g *Graph) runConv(backward bool, x, w, bias, y *Tensor, stride, pad int) {
 	t := &g.conv
 	*t = convTask{
 		g: g, backward: backward, x: x, w: w, bias: bias, y: y, stride: stride, pad: pad,
 		n: x.shape[0], c: x.shape[1], h: x.shape[2], wd: x.shape[3],
 		o: w.shape[0], kh: w.shape[2], kw: w.shape[3], oh: y.shape[2], ow: y.shape[3],
-		scratch: t.scratch,
+		scratch: t.scratch, wr: t.wr, tw: t.tw,
 	}
 	t.k, t.p = t.c*t.kh*t.kw, t.oh*t.ow
 	parts := 1
-	if be, ok := g.be.(CPUBackend); ok && be.K != nil {
+	be, isCPU := g.be.(CPUBackend)
+	if isCPU && be.K != nil {
 		parts = min(be.K.Threads(), t.n)
 		if parts > 1 {
 			t.cpu = be.K
 		}
 	}
-	t.scratch = grow(t.scratch, parts*t.partLen())
-	if parts == 1 {
-		t.RunPart(0, 1)
-	} else {
-		t.cpu.Run(parts, t)
-		t.reduce(parts)
+	t.cl = isCPU && t.channelsLast()
+	switch {
+	case t.cl:
+		t.prepareCL()
+	case !backward && bias != nil:
+		t.prepareBias()
 	}
+	t.scratch = grow(t.scratch, parts*t.partLen())
+	if parts > 1 {
+		t.cpu.Run(parts, t)
+	} else {
+		t.RunPart(0, 1)
+	}
+	t.reduce(parts)
 	// Drop the references to the tensors, which the arena reuses.
-	g.conv = convTask{scratch: t.scratch}
+	g.conv = convTask{scratch: t.scratch, wr: t.wr, tw: t.tw}
 }
 
-// partLen is the scratch space of one part: the columns of an image, their
-// gradient, and the part's weight and bias gradients.
-func (t *convTask) partLen() int { return 2*t.k*t.p + t.o*t.k + t.o }
+// partLen is the scratch space of one part: the columns of an image with
+// a row of ones, their gradient, and the part's weight gradient, [o, k] or
+// transposed (see dwTransposed), and bias gradient.
+func (t *convTask) partLen() int {
+	if t.cl {
+		return t.clPartLen()
+	}
+	return (2*t.k+1)*t.p + t.o*t.k + t.o
+}
 
-// buffers returns part's scratch space.
-func (t *convTask) buffers(part int) (col, dcol, dw, db []float32) {
+// buffers returns part's scratch space; col has k+1 rows.
+func (t *convTask) buffers(part int) (col, dcol, dwt, db []float32) {
 	s := t.scratch[part*t.partLen() : (part+1)*t.partLen()]
 	kp := t.k * t.p
-	return s[:kp], s[kp : 2*kp], s[2*kp : 2*kp+t.o*t.k], s[2*kp+t.o*t.k:]
+	s, col = s[kp+t.p:], s[:kp+t.p]
+	return col, s[:kp], s[kp : kp+t.o*t.k], s[kp+t.o*t.k:]
+}
+
+// prepareBias puts the bias beside the weights, in t.wr [o, k+1], for the
+// forward pass of the NCHW formulation: with a row of ones under the
+// columns, the product adds it.
+func (t *convTask) prepareBias() {
+	k := t.k
+	t.wr = grow(t.wr, t.o*(k+1))
+	for j, b := range t.bias.Data {
+		copy(t.wr[j*(k+1):j*(k+1)+k], t.w.Data[j*k:])
+		t.wr[j*(k+1)+k] = b
+	}
 }
 
 // gemm computes a product for part, on its thread's buffers when the task
@@ -98,8 +134,16 @@ func (t *convTask) col2im(i int, dcol []float32) {
 // at least one since there are no more parts than images.
 func (t *convTask) RunPart(part, parts int) {
 	lo, hi := t.n*part/parts, t.n*(part+1)/parts
+	switch {
+	case t.cl && t.backward:
+		t.backwardCL(part, lo, hi)
+		return
+	case t.cl:
+		t.forwardCL(part, lo, hi)
+		return
+	}
 	if t.backward {
-		t.backwardImages(part, parts, lo, hi)
+		t.backwardImages(part, lo, hi)
 	} else {
 		t.forwardImages(part, lo, hi)
 	}
@@ -108,43 +152,33 @@ func (t *convTask) RunPart(part, parts int) {
 func (t *convTask) forwardImages(part, lo, hi int) {
 	o, k, p := t.o, t.k, t.p
 	col, _, _, _ := t.buffers(part)
+	w, kb := t.w.Data, k
+	if t.bias != nil {
+		// im2col writes the first k rows only.
+		fill(col[k*p:], 1)
+		w, kb = t.wr, k+1
+	}
 	for i := lo; i < hi; i++ {
 		t.im2col(i, col)
-		yi := t.y.Data[i*o*p : (i+1)*o*p]
-		beta := float32(0)
-		if t.bias != nil {
-			for j, b := range t.bias.Data {
-				fill(yi[j*p:(j+1)*p], b)
-			}
-			beta = 1
-		}
-		t.gemm(part, false, false, o, p, k, t.w.Data, k, col, p, beta, yi, p)
+		t.gemm(part, false, false, o, p, kb, w, kb, col, p, 0, t.y.Data[i*o*p:(i+1)*o*p], p)
 	}
 }
 
-func (t *convTask) backwardImages(part, parts, lo, hi int) {
+func (t *convTask) backwardImages(part, lo, hi int) {
 	o, k, p := t.o, t.k, t.p
-	col, dcol, dw, db := t.buffers(part)
+	col, dcol, dwt, db := t.buffers(part)
 	wGrad, bGrad := t.w.requiresGrad, t.bias != nil && t.bias.requiresGrad
-	// One part adds straight into the gradients; several start their own
-	// from zero.
+	clear(db)
 	beta := float32(0)
-	if parts == 1 {
-		beta = 1
-		if wGrad {
-			dw = t.w.Grad
-		}
-		if bGrad {
-			db = t.bias.Grad
-		}
-	} else {
-		clear(db)
-	}
 	for i := lo; i < hi; i++ {
 		dy := t.y.Grad[i*o*p : (i+1)*o*p]
-		if wGrad { // dw += dy · colᵀ
+		if wGrad {
 			t.im2col(i, col)
-			t.gemm(part, false, true, o, k, p, dy, p, col, p, beta, dw, k)
+			if t.dwTransposed() {
+				t.gemm(part, false, true, k, o, p, col, p, dy, p, beta, dwt, o)
+			} else {
+				t.gemm(part, false, true, o, k, p, dy, p, col, p, beta, dwt, k)
+			}
 		}
 		if bGrad {
 			for j := range db {
@@ -159,19 +193,42 @@ func (t *convTask) backwardImages(part, parts, lo, hi int) {
 	}
 }
 
-// reduce adds the parts' weight and bias gradients into the tensors, in
-// part order.
+// reduce adds the parts' weight and bias gradients, in part order, and
+// the sums into the tensors.
 func (t *convTask) reduce(parts int) {
 	if !t.backward {
 		return
 	}
-	for part := range parts {
-		_, _, dw, db := t.buffers(part)
+	if t.cl {
+		t.reduceCL(parts)
+		return
+	}
+	_, _, dwt, db := t.buffers(0)
+	for part := 1; part < parts; part++ {
+		_, _, dwp, dbp := t.buffers(part)
 		if t.w.requiresGrad {
-			kernels.Axpy(1, dw, t.w.Grad)
+			kernels.Axpy(1, dwp, dwt)
 		}
-		if t.bias != nil && t.bias.requiresGrad {
-			kernels.Axpy(1, db, t.bias.Grad)
-		}
+		kernels.Axpy(1, dbp, db)
+	}
+	if t.bias != nil && t.bias.requiresGrad {
+		kernels.Axpy(1, db, t.bias.Grad)
+	}
+	switch {
+	case !t.w.requiresGrad:
+	case t.dwTransposed():
+		t.tw = grow(t.tw, t.o*t.k)
+		transposeBlocked(t.k, t.o, dwt, t.o, t.tw, t.k)
+		kernels.Axpy(1, t.tw, t.w.Grad)
+	default:
+		kernels.Axpy(1, dwt, t.w.Grad)
 	}
 }
+
+// dwTransposed reports whether the weight gradient is computed transposed,
+// dwᵀ = col · dyᵀ, rather than dw = dy · colᵀ. Either way the product
+// packs the transposed operand in rows of whole vectors, padding the few
+// columns of the first layers' colᵀ (k = 9 or 25) with zeros: the channels
+// of dy, at least a vector of them, pack with less padding, and the k rows
+// of the columns then go along the micro-kernel's rows.
+func (t *convTask) dwTransposed() bool { return t.o >= 16 }

@@ -9,9 +9,11 @@ import (
 // Conv2D is PyTorch's nn.Conv2d: x [N, C, H, W], w [O, C, KH, KW], bias [O] or
 // nil, square stride and zero padding; the result is [N, O, OH, OW].
 //
-// Each image is unfolded into columns (im2col) and multiplied by the weight
-// viewed as [O, C·KH·KW]; with a CPU backend of several threads the images
-// are split between them (see convTask).
+// On a CPU backend a stride-1 convolution with enough channels (see
+// convTask.channelsLast) is computed channels-last, reading the patches of
+// each image in place; any other unfolds each image into columns (im2col)
+// and multiplies them by the weight viewed as [O, C·KH·KW]. With a CPU backend
+// of several threads the images are split between them (see convTask).
 func (g *Graph) Conv2D(x, w, bias *Tensor, stride, pad int) *Tensor {
 	if x.Rank() != 4 || w.Rank() != 4 || x.shape[1] != w.shape[1] {
 		panic(fmt.Sprintf("tensor: Conv2D: input %v does not match weight %v", x.shape, w.shape))
