@@ -153,7 +153,7 @@ func place(ctx context.Context, sys *actor.ActorSystem, p *plan, t *topology, pl
 	}
 	res := &placed{wire: &wiring{chunk: pl.chunkBytes(), log: log, out: out}, timeout: pl.timeout(), gone: map[string]bool{}}
 	spawn := func(kind, name, addr string) (*actor.PID, error) {
-		reply, err := await(ctx, r.SpawnFuture(addr, jobName+"/"+name, kind, res.timeout))
+		reply, err := Await(ctx, r.SpawnFuture(addr, jobName+"/"+name, kind, res.timeout))
 		if err != nil {
 			return nil, fmt.Errorf("actors: spawning %s on %s: %w", name, addr, err)
 		}
@@ -201,7 +201,7 @@ func place(ctx context.Context, sys *actor.ActorSystem, p *plan, t *topology, pl
 	}
 	topo := &messages.Topology{Actors: t.refs(), Monitor: ref("", res.monitor), ChunkBytes: uint64(pl.chunkBytes())}
 	for _, ra := range res.remote {
-		reply, err := await(ctx, sys.Root.RequestFuture(ra.pid, topo, res.timeout))
+		reply, err := Await(ctx, sys.Root.RequestFuture(ra.pid, topo, res.timeout))
 		if err != nil {
 			return fail(fmt.Errorf("actors: handing %s on %s its topology: %w", ra.name, ra.pid.GetAddress(), err))
 		}
@@ -361,9 +361,9 @@ func topologyFrom(p *plan, m *messages.Topology) (*topology, error) {
 	return t, nil
 }
 
-// await returns f's result, or ctx's error as soon as ctx ends: a peer that
+// Await returns f's result, or ctx's error as soon as ctx ends: a peer that
 // went away would otherwise hold the caller until f times out.
-func await(ctx context.Context, f *actor.Future) (any, error) {
+func Await(ctx context.Context, f *actor.Future) (any, error) {
 	type result struct {
 		v   any
 		err error

@@ -224,7 +224,7 @@ func (c *Coordinator) sendJob(ctx context.Context, members []Member, job *messag
 	var errs []error
 	for i, f := range futures {
 		addr := members[i].Addr
-		reply, err := await(ctx, f)
+		reply, err := actors.Await(ctx, f)
 		switch m := reply.(type) {
 		case nil:
 			errs = append(errs, fmt.Errorf("cluster: node %s did not take the job: %w", addr, err))
@@ -318,24 +318,5 @@ func (a *joinActor) Receive(ctx actor.Context) {
 		if c.leave(m.GetWho().GetAddress()) {
 			c.log.Warn("node left before the job started", "node", m.GetWho().GetAddress())
 		}
-	}
-}
-
-// await returns f's result, or ctx's error as soon as ctx ends.
-func await(ctx context.Context, f *actor.Future) (any, error) {
-	type result struct {
-		v   any
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := f.Result()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		return r.v, r.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
