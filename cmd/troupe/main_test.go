@@ -372,15 +372,7 @@ func TestAugmentPreview(t *testing.T) {
 	if !strings.Contains(stdout, "wrote") {
 		t.Errorf("stdout %q", stdout)
 	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := decodePNG(t, out)
 	// 5 columns and 3 rows of 28×2-pixel cells with 2-pixel gaps.
 	if b := img.Bounds(); b.Dx() != 5*58+2 || b.Dy() != 3*58+2 {
 		t.Errorf("image %v, want %dx%d", b, 5*58+2, 3*58+2)
