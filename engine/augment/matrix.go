@@ -80,16 +80,6 @@ func WarpAffine(dst, src []float32, s Shape, inv Matrix, fill float32, sc *Scrat
 		sc = new(Scratch)
 	}
 	mx, my := grow(&sc.mapX, s.Plane()), grow(&sc.mapY, s.Plane())
-	i := 0
-	for y := range s.H {
-		fy := float64(y)
-		bx, by := inv.B*fy+inv.C, inv.E*fy+inv.F
-		for x := range s.W {
-			fx := float64(x)
-			mx[i] = float32(inv.A*fx + bx)
-			my[i] = float32(inv.D*fx + by)
-			i++
-		}
-	}
+	fillGrid(mx, my, s, inv)
 	Remap(dst, src, s, mx, my, fill)
 }

@@ -2,7 +2,6 @@ package augment
 
 import (
 	"fmt"
-	"math/bits"
 	"math/rand/v2"
 )
 
@@ -36,7 +35,9 @@ func (p *Pipeline) NewWorker(seed uint64) *Worker {
 // it. Step i runs when a uniform draw from the i-th part of the sample's
 // key stream falls below its probability, and then draws its parameters
 // from a PCG seeded by the rest of that part (see SampleKey), so steps are
-// independent of each other.
+// independent of each other. Consecutive running geometric steps (affine
+// steps ending in an affine or elastic one, with one fill) resample the
+// image once through their composed maps rather than once each (fuse.go).
 func (w *Worker) Apply(dst, src []float32, s Shape, epoch, id uint64) {
 	mustFit("Worker.Apply", dst, src, s)
 	key := SampleKey(w.seed, epoch, id)
@@ -48,7 +49,20 @@ func (w *Worker) Apply(dst, src []float32, s Shape, epoch, id uint64) {
 			run |= 1 << i
 		}
 	}
-	k := bits.OnesCount64(run)
+	// ops lists the first step of each resampling: a step on its own, or
+	// a fused run of geometric steps (see fuse.go).
+	var ops, ends [MaxSteps]uint8
+	k := 0
+	for i := range steps {
+		if run&(1<<i) == 0 {
+			continue
+		}
+		if k > 0 && i <= int(ends[k-1]) {
+			continue
+		}
+		ops[k], ends[k] = uint8(i), uint8(fusedEnd(steps, run, i))
+		k++
+	}
 	if k == 0 {
 		copy(dst, src)
 		return
@@ -61,18 +75,19 @@ func (w *Worker) Apply(dst, src []float32, s Shape, epoch, id uint64) {
 	// writes into dst and no final copy is needed.
 	tmp := grow(&w.sc.img, len(src))
 	cur := src
-	for i, st := range steps {
-		if run&(1<<i) == 0 {
-			continue
-		}
-		k--
+	for j, op := range ops[:k] {
 		out := tmp
-		if k%2 == 0 {
+		if (k-1-j)%2 == 0 {
 			out = dst
 		}
-		s0, s1, _ := stepStreams(key, i)
-		w.pcg.Seed(s0, s1)
-		st.T.Apply(out, cur, s, w.rng, &w.sc)
+		i, end := int(op), int(ends[j])
+		if end > i {
+			w.applyFused(out, cur, s, key, run, i, end)
+		} else {
+			s0, s1, _ := stepStreams(key, i)
+			w.pcg.Seed(s0, s1)
+			steps[i].T.Apply(out, cur, s, w.rng, &w.sc)
+		}
 		cur = out
 	}
 }
