@@ -48,6 +48,8 @@ type coordinator struct {
 	epochMet     Metrics
 	metWant      int
 	metGot       int
+	ls           lostState // lost replicas (failover.go)
+	every        evalEvery // passes and mid-epoch evaluations (evalevery.go)
 
 	res          train.Result
 	total        Metrics
@@ -68,6 +70,9 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	case *actor.Started:
 		err = c.start()
 	case *messages.Start:
+		if err = c.restorePlaced(ctx); err != nil { // ps_restore.go
+			break
+		}
 		acts, serr := c.co.Step(core.Begin{})
 		err = c.do(ctx, acts, serr)
 	case *messages.BatchDone:
@@ -75,12 +80,23 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	case *messages.Presence:
 		err = c.presence(ctx, m)
 	case *messages.Params:
-		err = c.evalParams(ctx, m)
+		var mid bool
+		if mid, err = c.midParams(ctx, m); !mid && err == nil {
+			err = c.evalParams(ctx, m)
+		}
 	case *messages.Metrics:
+		if c.lostStage(m.GetStage()) {
+			break // a lost replica's late report
+		}
 		if err = c.epochMet.set(m); err == nil {
 			c.metGot++
+			c.ls.metricsFrom(m.GetStage())
 			err = c.report(ctx)
 		}
+	case *workerLost:
+		err = c.lose(ctx, m.worker, m.why)
+	case *shardLost:
+		c.loseShard(m) // ps_restore.go
 	}
 	if err != nil {
 		c.out.fail(fmt.Errorf("actors: %s: %w", coordinatorName, err))
@@ -104,6 +120,7 @@ func (c *coordinator) start() error {
 		return err
 	}
 	c.params = train.OptimParams(c.model)
+	c.ls = newLostState(c.p.workers)
 	c.state = newStateGather(c.params, c.p.shards)
 	c.eval = train.NewEvaluator(c.p.backend)
 	c.sched, err = train.NewSchedule(c.p.job, c.p.stepsPerEpoch)
@@ -138,16 +155,21 @@ func (c *coordinator) do(ctx actor.Context, acts []core.CoordinatorAction, err e
 
 func (c *coordinator) startEpoch(ctx actor.Context, epoch int) {
 	c.epoch, c.epochStart = epoch, time.Now()
-	c.lossSum, c.samples, c.left, c.gotParams = 0, 0, 0, 0
+	c.askEval(ctx, c.p.base+int(c.version)) // evalevery.go
+	c.lossSum, c.samples, c.gotParams = 0, 0, 0
+	c.left = c.ls.newEpoch()
 	c.state.reset()
 	c.admits = make([][]uint64, c.p.workers)
 	c.epochMet = newMetrics(c.p)
-	// The loader answers with its own report and one per link.
-	c.metWant, c.metGot = 1+2*c.p.workers+c.p.augmenters+c.p.shards, 0
+	// The loader answers with its own report and one per link, lost or not.
+	c.metWant, c.metGot = 1+c.p.workers+c.ls.live()+c.p.augmenters+c.p.shards, 0
 	ctx.Send(c.t.loader, &messages.Start{Epoch: uint64(epoch)})
 	// Every replica joins before any trains, so that under BSP the first
 	// step waits for all of them.
 	for w := range c.p.workers {
+		if c.ls.lost[w] {
+			continue
+		}
 		for _, s := range c.t.shards {
 			ctx.Request(s, &messages.Presence{Worker: uint32(w), Active: true, Epoch: uint64(epoch)})
 		}
@@ -159,7 +181,11 @@ func (c *coordinator) presence(ctx actor.Context, m *messages.Presence) error {
 	if w >= c.p.workers || int(m.GetEpoch()) != c.epoch {
 		return fmt.Errorf("presence %v during epoch %d: %w", m, c.epoch, core.ErrProtocol)
 	}
+	if c.ls.lost[w] {
+		return nil // late news of a lost replica
+	}
 	if !m.GetActive() {
+		c.ls.leftW[w] = true
 		c.left++
 		c.evaluate(ctx)
 		return nil
@@ -186,6 +212,8 @@ func (c *coordinator) batchDone(ctx actor.Context, m *messages.BatchDone) error 
 		return err
 	}
 	if done := c.co.Progress().Done; done > before {
+		c.ls.saw(m)
+		c.countBatch(m) // evalevery.go
 		n := int(m.GetSamples())
 		c.lossSum += m.GetLoss() * float64(n)
 		c.samples += n
@@ -258,6 +286,9 @@ func (c *coordinator) evalParams(ctx actor.Context, m *messages.Params) error {
 	}
 	if c.version > 0 {
 		c.rep.LR = float64(c.sched.LR(c.p.base + int(c.version) - 1))
+	}
+	if err := c.epochEval(); err != nil {
+		return err
 	}
 	acts, err := c.co.Step(core.Evaluated{Epoch: c.epoch})
 	return c.do(ctx, acts, err)

@@ -101,6 +101,17 @@
 // update anyway, and so the update runs where the plain loop runs its
 // optimizer, without two goroutine hand-offs per step.
 //
+// # Gradient compression
+//
+// With the job's compress setting other than none, a replica encodes each
+// push with package compress, one Encoder per tensor slice and shard (the
+// top-k residual is the replica's, on the gradient), and the push carries
+// GradPackets instead of gradient tensors; it lends the packets' bytes as it
+// would the Grad buffers. A shard checks every packet and decodes them into
+// its own memory before the push counts (compress.go), so a bad packet is
+// never applied. Replicas count the wire size of their pushes (Stage.Steps,
+// Stage.PushBytes). Compressed pushes are not chunked across processes.
+//
 // # Failures
 //
 // An augmenter that panics is restarted by its supervisor, which hands it
@@ -114,6 +125,19 @@
 // batch. A failure of any other actor, an error from a state machine or an
 // engine call, or the context's cancellation ends the run; Run stops every
 // actor and returns the error.
+//
+// A run placed on nodes goes on without a lost replica (failover.go): the
+// coordinator takes it out of every shard's clock, with a leave sent as a
+// request, which a shard tells from a replica's own leave and after which it
+// drops what the replica sent late, and the loader takes its credit link
+// out and sends the batches it had not acknowledged to the others first.
+// To allow that at any moment the loader's Sender runs with no budget and
+// the loader ends an epoch only once every batch it sent is acknowledged.
+// Every sample of the epoch is so trained on once by a surviving replica.
+// A lost shard ends the run with a ShardLostError naming the step reached;
+// package cluster places the job again from its last checkpoint. A placed
+// run resumes a checkpoint by sending each placed shard its part of it
+// (ps_restore.go) before the first replica joins.
 //
 // # Data selection
 //
@@ -167,18 +191,21 @@
 //     when a job resumes; batch mixes (mixup, cutmix) are refused.
 //   - Gradient clipping with several replicas clips each replica's
 //     gradient before averaging, not the average.
-//   - Resuming: checkpoints hold the weights, the training state and the
-//     shards' optimizer state, stitched into the plain loop's format, from
-//     which the plain loop can resume (train.RunFrom), but the pipeline
-//     cannot start from one yet. The optimizer state travels
-//     in the Params message that answers Evaluate, after the parameters;
-//     a message type of its own would say so more plainly.
-//   - Across processes: a replica or shard that dies, or whose node is
-//     lost, is not replaced; the run fails. Placed actors report no mailbox
-//     depth in their metrics (the kinds' props are shared, the depth gauge
-//     is per actor). A placed run cannot resume from a checkpoint yet, and
-//     its pushes are not compressed.
-//   - Model-parallel shards, gradient compression, and the Observer's
+//   - Resuming: the optimizer state travels in the Params message that
+//     answers Evaluate, after the parameters, and a restore to a placed
+//     shard is a Params message too; a message type of its own would say
+//     so more plainly. Checkpoints are written at epoch ends only.
+//   - Across processes: a lost shard is not replaced within a run (the run
+//     stops; package cluster restarts it from the last checkpoint); a lost
+//     replica is not replaced within a run either, and with loss-rank or
+//     importance selection it fails the run. A batch whose BatchDone
+//     reached the coordinator but whose push was lost with its replica is
+//     not trained again. After a loss under BSP the shards move the
+//     schedule on by the live share of the replicas per update, but the
+//     learning rate the coordinator reports follows the update count.
+//     Placed actors report no mailbox depth in their metrics (the kinds'
+//     props are shared, the depth gauge is per actor).
+//   - Model-parallel shards, and the Observer's
 //     per-step learning rate under asynchrony (Progress.LR is the
 //     schedule's rate at the version the replica computed on).
 package actors

@@ -68,6 +68,8 @@ type loaderState struct {
 	// The supervisor adds to it and the loader clears it, one after the
 	// other: a crashed actor does nothing until it is restarted.
 	failures atomic.Int32
+	// fo hands a lost replica's batches to the others (failover.go).
+	fo failoverState
 }
 
 func newLoaderState(p *plan, g *depthGauge) *loaderState {
@@ -89,6 +91,7 @@ func (st *loaderState) batch() int {
 type lentInputs struct {
 	seq uint64 // on the link
 	x   []float32
+	b   *messages.Batch // sent again if its replica is lost
 }
 
 func (l *loader) Receive(ctx actor.Context) {
@@ -108,6 +111,8 @@ func (l *loader) Receive(ctx actor.Context) {
 		err = l.handle(ctx)
 	case *messages.Plan:
 		err = l.takePlan(ctx, m)
+	case *workerLost:
+		err = l.lose(ctx, m.worker)
 	}
 	if err != nil {
 		l.out.fail(fmt.Errorf("actors: %s: %w", loaderName, err))
@@ -137,6 +142,9 @@ func (l *loader) handle(ctx actor.Context) error {
 			acts, err = l.startEpoch(int(m.GetEpoch()))
 		case *messages.Credit:
 			c := core.ConsumerID(m.GetStage())
+			if l.lostCredit(c) {
+				break // late credit of a lost replica
+			}
 			if acts, err = l.snd.Step(core.Grant{Consumer: c, N: int(m.GetN()), Acked: m.GetAcked()}); err == nil {
 				l.release(c)
 			}
@@ -203,7 +211,7 @@ func (l *loader) startEpoch(epoch int) ([]core.SenderAction, error) {
 	l.m.set(idle)
 	l.epoch, l.pos = epoch, 0
 	l.ld.Epoch(epoch)
-	return l.snd.Step(core.StartEpoch{Epoch: epoch, Batches: l.ld.BatchesPerEpoch()})
+	return l.snd.Step(core.StartEpoch{Epoch: epoch, Batches: l.epochBudget()})
 }
 
 // do carries out the queued actions depth first, so that the Send that a
@@ -218,8 +226,13 @@ func (l *loader) do(ctx actor.Context) error {
 		case core.Produce:
 			if err = l.produce(a.Consumer); err == nil {
 				more, err = l.snd.Step(core.Produced(a))
-			} else if errors.Is(err, errAwaitPlan) {
-				return nil // it stays first in the queue until its plan comes
+			} else if errors.Is(err, errAwaitPlan) || errors.Is(err, errAwaitEnd) {
+				return nil // it stays first in the queue until its plan, or with failover its batch, comes
+			} else if errors.Is(err, errExhausted) {
+				if err = l.exhaust(); err != nil {
+					return err
+				}
+				continue
 			}
 		case core.Send:
 			err = l.send(ctx, a)
@@ -246,6 +259,9 @@ func (l *loader) produce(c core.ConsumerID) error {
 	}
 	if l.p.composes() {
 		return l.producePlanned(c) // selector_loader.go
+	}
+	if again, err := l.produceAgain(c); again || err != nil {
+		return err // failover.go
 	}
 	l.m.set(busy)
 	defer l.m.set(idle)
@@ -299,7 +315,7 @@ func (l *loader) send(ctx actor.Context, s core.Send) error {
 	} else {
 		ctx.Send(l.t.workers[i], b)
 	}
-	l.lent[i] = append(l.lent[i], lentInputs{seq: s.Seq, x: l.madeX})
+	l.lent[i] = append(l.lent[i], lentInputs{seq: s.Seq, x: l.madeX, b: b})
 	l.made, l.madeX = nil, nil
 	if st, ok := l.snd.Link(s.Consumer); ok {
 		l.inFlight[i] = max(l.inFlight[i], st.InFlight())

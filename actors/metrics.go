@@ -33,6 +33,19 @@ type Stage struct {
 	// forward and backward passes on, with or without selection (a sample
 	// scored and then trained on counts twice forward).
 	ForwardSamples, BackwardSamples uint64
+	// Steps counts a replica's steps, and PushBytes the bytes of the
+	// gradient pushes it sent to the shards over them, as encoded for the
+	// wire (whether or not a push crossed one).
+	Steps, PushBytes uint64
+}
+
+// BytesPerStep is the gradient bytes a replica pushed per step (0 before
+// its first step).
+func (s Stage) BytesPerStep() float64 {
+	if s.Steps == 0 {
+		return 0
+	}
+	return float64(s.PushBytes) / float64(s.Steps)
 }
 
 // Metrics are the pipeline's per-stage measurements.
@@ -45,6 +58,17 @@ type Metrics struct {
 	// towards worker i at once (being made, on the way, or held there).
 	// Credit flow control keeps it at or below Config.Prefetch.
 	MaxInFlight []int
+}
+
+// BytesPerStep is the gradient bytes a replica pushed per step, averaged
+// over the replicas' steps.
+func (m Metrics) BytesPerStep() float64 {
+	var all Stage
+	for _, w := range m.Workers {
+		all.Steps += w.Steps
+		all.PushBytes += w.PushBytes
+	}
+	return all.BytesPerStep()
 }
 
 func newMetrics(p *plan) Metrics {
@@ -97,6 +121,7 @@ func (m *Metrics) set(r *messages.Metrics) error {
 				QueueDepth: int(r.GetQueueDepth()), WaitFraction: r.GetWaitFraction(), BlockedFraction: r.GetBlockedFraction(),
 				Forwarded: r.GetForwarded(), Dropped: r.GetDropped(),
 				ForwardSamples: r.GetForwardSamples(), BackwardSamples: r.GetBackwardSamples(),
+				Steps: r.GetSteps(), PushBytes: r.GetPushBytes(),
 			}
 			return nil
 		}
@@ -121,6 +146,8 @@ func (m *Metrics) add(e Metrics) {
 		s.Dropped += o.Dropped
 		s.ForwardSamples += o.ForwardSamples
 		s.BackwardSamples += o.BackwardSamples
+		s.Steps += o.Steps
+		s.PushBytes += o.PushBytes
 		s.Seconds = total
 		s.QueueDepth = max(s.QueueDepth, o.QueueDepth)
 	}
@@ -158,6 +185,9 @@ type meter struct {
 	samples uint64
 	gauge   *depthGauge
 	held    int // a replica's own buffered batches, the most at once
+	// steps and pushBytes: a replica's steps and the wire size of the
+	// gradient pushes they sent.
+	steps, pushBytes uint64
 }
 
 // set switches to activity a.
@@ -175,7 +205,8 @@ func (m *meter) set(a activity) {
 func (m *meter) report(stage string) *messages.Metrics {
 	m.set(m.cur)
 	win := m.at.Sub(m.from)
-	r := &messages.Metrics{Stage: stage, Samples: m.samples, Seconds: win.Seconds(), QueueDepth: uint32(m.held)}
+	r := &messages.Metrics{Stage: stage, Samples: m.samples, Seconds: win.Seconds(), QueueDepth: uint32(m.held),
+		Steps: m.steps, PushBytes: m.pushBytes}
 	if m.gauge != nil {
 		r.QueueDepth = uint32(max(m.held, m.gauge.takeMax()))
 	}

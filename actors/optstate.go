@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/troupe-ml/troupe/engine/optim"
+	"github.com/troupe-ml/troupe/engine/train"
 	"github.com/troupe-ml/troupe/messages"
 )
 
@@ -151,16 +152,30 @@ func (s *shard) resumeState() error {
 	if s.p.from == nil || len(s.p.from.Optimizer) == 0 {
 		return nil
 	}
-	names := make([]string, len(s.p.from.Model.Params()))
-	for i, p := range s.p.from.Model.Params() {
+	mine, err := cutState(s.p.from, s.segs)
+	if err != nil {
+		return err
+	}
+	if err := s.opt.LoadState(mine); err != nil {
+		return fmt.Errorf("resume: %w", err)
+	}
+	return nil
+}
+
+// cutState returns the optimizer state of checkpoint from that a shard
+// owning segs holds (see resumeState).
+func cutState(from *train.Loaded, segs []segment) ([]optim.StateTensor, error) {
+	params := from.Model.Params()
+	names := make([]string, len(params))
+	for i, p := range params {
 		names[i] = p.Name
 	}
 	own := map[int]segment{}
-	for _, g := range s.segs {
+	for _, g := range segs {
 		own[g.param] = g
 	}
 	var mine []optim.StateTensor
-	for _, st := range s.p.from.Optimizer {
+	for _, st := range from.Optimizer {
 		j := slotOf(st.Name, names)
 		if j < 0 {
 			mine = append(mine, st)
@@ -170,13 +185,10 @@ func (s *shard) resumeState() error {
 		if !ok {
 			continue
 		}
-		if len(st.Data) != len(s.p.from.Model.Params()[j].T.Data) {
-			return fmt.Errorf("resume: optimizer state %q has %d values, its parameter %d", st.Name, len(st.Data), len(s.p.from.Model.Params()[j].T.Data))
+		if len(st.Data) != len(params[j].T.Data) {
+			return nil, fmt.Errorf("resume: optimizer state %q has %d values, its parameter %d", st.Name, len(st.Data), len(params[j].T.Data))
 		}
 		mine = append(mine, optim.StateTensor{Name: st.Name, Data: slices.Clone(st.Data[g.lo:g.hi])})
 	}
-	if err := s.opt.LoadState(mine); err != nil {
-		return fmt.Errorf("resume: %w", err)
-	}
-	return nil
+	return mine, nil
 }

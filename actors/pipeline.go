@@ -77,6 +77,10 @@ type hooks struct {
 	workerDelay func(worker int) time.Duration
 	// trained sees the samples of every batch a replica trained on.
 	trained func(worker int, epoch uint64, ids []int64)
+	// failover turns failover on in a run in one process: a replica that
+	// fails is then stopped and handled as lost (failover.go), as a placed
+	// run handles a replica whose node went away.
+	failover bool
 }
 
 // MetricsObserver is implemented by Observers that want each epoch's stage

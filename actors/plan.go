@@ -49,6 +49,10 @@ type plan struct {
 	from  *train.Loaded
 	base  int
 	first int
+	// failover makes a lost replica's batches go to the others instead of
+	// failing the run (failover.go): set for runs placed on nodes, whose
+	// replicas can be lost, unless the selector composes the batches.
+	failover bool
 }
 
 func newPlan(cfg Config, trainSet, testSet *data.Dataset) (*plan, error) {
@@ -116,6 +120,7 @@ func newPlan(cfg Config, trainSet, testSet *data.Dataset) (*plan, error) {
 	if err := p.checkSelection(); err != nil { // selector.go
 		return nil, err
 	}
+	p.failover = (cfg.Placement != nil || cfg.hooks.failover) && !p.composes()
 	return p, nil
 }
 

@@ -44,6 +44,8 @@ type shard struct {
 	copies  [][][]float32
 	lend    bool
 	grads   [][][]float32 // per worker: scratch for a push's views
+	codec   shardCodec    // decodes compressed pushes (compress.go)
+	lost    shardLoss     // replicas the coordinator declared lost (ps_restore.go)
 	// bound is the memory the optimizer reads gradients from when it is not
 	// the shards' own Grad buffers: a lone replica's, whose pushes lend the
 	// same memory every step (see apply). tried is set once it was bound.
@@ -53,6 +55,7 @@ type shard struct {
 	// waiting holds end-of-epoch requests that came before every replica
 	// had left the clock (see answer).
 	waiting []request
+	every   shardEval // mid-epoch evaluations (evalevery_shard.go)
 }
 
 // request is a request to answer later.
@@ -94,6 +97,9 @@ func (s *shard) Receive(ctx actor.Context) {
 	if s.out.ended() {
 		return
 	}
+	if s.fence(ctx) {
+		return // ps_restore.go
+	}
 	var err error
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
@@ -111,6 +117,8 @@ func (s *shard) Receive(ctx actor.Context) {
 		err = s.presence(ctx, m)
 	case *messages.Evaluate, *messages.EpochEnd:
 		s.answer(ctx, ctx.Sender(), m)
+	case *messages.EvalResult:
+		s.resumeEval(ctx) // evalevery_shard.go
 	}
 	if err != nil {
 		s.out.fail(fmt.Errorf("actors: %s: %w", s.name, err))
@@ -186,12 +194,11 @@ func (s *shard) push(ctx actor.Context, m *messages.PushGradients) error {
 		// pushes twice without a reply between can cause this.
 		return fmt.Errorf("push from %s for step %d while its push for step %d is held: %w", key.w, key.step, k.step, core.ErrProtocol)
 	}
-	grads, err := matchTensors(s.grads[w], s.segs, m.GetGrads())
+	h, err := s.received(w, m) // compress.go
 	if err != nil {
-		return fmt.Errorf("gradients from %s: %w", workerName(w), err)
+		return err
 	}
-	s.grads[w] = grads
-	s.pushed[key] = held{g: grads, lent: true}
+	s.pushed[key] = h
 	acts, err := s.clk.Step(core.Push{Worker: key.w, Step: key.step, Version: m.GetParamVersion()})
 	if err != nil {
 		delete(s.pushed, key)
@@ -241,7 +248,11 @@ func (s *shard) do(ctx actor.Context, acts []core.ClockAction, err error) error 
 			if err := s.apply(a); err != nil {
 				return err
 			}
+			s.evalReached(ctx)
 		case core.Reply:
+			if s.holdReply(a.Worker) {
+				continue // until the evaluation is over
+			}
 			s.keep(a.Worker)
 			ctx.Send(s.t.workers[s.index[a.Worker]], s.reply(s.index[a.Worker]))
 		}
@@ -345,7 +356,7 @@ func (s *shard) apply(a core.Apply) error {
 			s.spare = append(s.spare, h.g)
 		}
 	}
-	s.opt.Step(s.sched.LR(s.p.base + int(a.Version) - 1))
+	s.opt.Step(s.sched.LR(s.p.base + s.lost.position(s.p, a.Version))) // ps_restore.go
 	s.version = a.Version
 	return nil
 }
@@ -421,6 +432,10 @@ func (s *shard) snapshot() *messages.Params {
 // on another connection than their leaves and may overtake them, and then
 // waits here.
 func (s *shard) answer(ctx actor.Context, from *actor.PID, req any) {
+	if e, ok := req.(*messages.Evaluate); ok && e.GetStep() > 0 {
+		s.midEvaluate(ctx, from, e) // evalevery_shard.go
+		return
+	}
 	if len(s.clk.Status().Workers) > 0 {
 		s.waiting = append(s.waiting, request{from: from, msg: req})
 		return
@@ -430,6 +445,7 @@ func (s *shard) answer(ctx actor.Context, from *actor.PID, req any) {
 	}
 	switch req.(type) {
 	case *messages.Evaluate:
+		s.flushEval(ctx)
 		ctx.Send(from, s.snapshot())
 	case *messages.EpochEnd:
 		ctx.Send(from, s.m.report(s.name))

@@ -68,8 +68,9 @@ func (pl *Placement) timeout() time.Duration {
 
 // remoteActor is an actor of the run that lives on a node.
 type remoteActor struct {
-	name string
-	pid  *actor.PID
+	name   string
+	pid    *actor.PID
+	worker int // the replica's index; -1 for a shard
 }
 
 // placed is what place set up, for the job actor and for stopAll.
@@ -105,9 +106,6 @@ func (w *wiring) wrap(name string, make func() actor.Actor) func() actor.Actor {
 // checkPlaceable refuses what a placed run cannot do: its nodes build their
 // plan from the job alone, so the pipeline's shape must be the job's.
 func checkPlaceable(cfg Config) error {
-	if cfg.From != nil {
-		return errors.New("actors: resuming a run placed on nodes is not supported yet")
-	}
 	jc, err := ConfigFromJob(cfg.Job)
 	if err != nil {
 		return err
@@ -152,7 +150,7 @@ func place(ctx context.Context, sys *actor.ActorSystem, p *plan, t *topology, pl
 		return nil, errors.New("actors: Placement.System has no remote endpoint")
 	}
 	res := &placed{wire: &wiring{chunk: pl.chunkBytes(), log: log, out: out}, timeout: pl.timeout(), gone: map[string]bool{}}
-	spawn := func(kind, name, addr string) (*actor.PID, error) {
+	spawn := func(kind, name, addr string, worker int) (*actor.PID, error) {
 		reply, err := Await(ctx, r.SpawnFuture(addr, jobName+"/"+name, kind, res.timeout))
 		if err != nil {
 			return nil, fmt.Errorf("actors: spawning %s on %s: %w", name, addr, err)
@@ -164,7 +162,7 @@ func place(ctx context.Context, sys *actor.ActorSystem, p *plan, t *topology, pl
 		if c := resp.GetStatusCode(); c != remote.ResponseStatusCodeOK.ToInt32() || resp.GetPid() == nil {
 			return nil, fmt.Errorf("actors: spawning %s on %s: the node answered %v (does it host a job?)", name, addr, remote.ResponseStatusCode(c))
 		}
-		res.remote = append(res.remote, remoteActor{name: name, pid: resp.GetPid()})
+		res.remote = append(res.remote, remoteActor{name: name, pid: resp.GetPid(), worker: worker})
 		return resp.GetPid(), nil
 	}
 	fail := func(err error) (*placed, error) {
@@ -175,7 +173,7 @@ func place(ctx context.Context, sys *actor.ActorSystem, p *plan, t *topology, pl
 		if addr == "" || k >= p.shards {
 			continue
 		}
-		pid, err := spawn(KindShard, shardName(k), addr)
+		pid, err := spawn(KindShard, shardName(k), addr, -1)
 		if err != nil {
 			return fail(err)
 		}
@@ -185,7 +183,7 @@ func place(ctx context.Context, sys *actor.ActorSystem, p *plan, t *topology, pl
 		if addr == "" || i >= p.workers {
 			continue
 		}
-		pid, err := spawn(KindWorker, workerName(i), addr)
+		pid, err := spawn(KindWorker, workerName(i), addr, i)
 		if err != nil {
 			return fail(err)
 		}
@@ -194,7 +192,7 @@ func place(ctx context.Context, sys *actor.ActorSystem, p *plan, t *topology, pl
 	var err error
 	watch := append([]remoteActor(nil), res.remote...)
 	res.monitor, err = sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
-		return &monitor{out: out, watch: watch, placed: res}
+		return &monitor{out: out, watch: watch, placed: res, failover: p.failover, coordinator: t.coordinator, log: log}
 	}), monitorName)
 	if err != nil {
 		return fail(fmt.Errorf("actors: spawning the monitor: %w", err))
@@ -260,11 +258,16 @@ func (j *jobActor) startPlaced(ctx actor.Context, pid *actor.PID) bool {
 
 // monitor fails the run when a placed actor stops, which happens when its
 // node exits or loses its connection (protoactor reports the address as
-// terminated), and when a node reports that one of its actors failed.
+// terminated), and when a node reports that one of its actors failed. With
+// failover a lost replica does not fail the run: the monitor tells the
+// coordinator, which carries on without it (failover.go).
 type monitor struct {
-	out    *outcome
-	watch  []remoteActor
-	placed *placed
+	out         *outcome
+	watch       []remoteActor
+	placed      *placed
+	failover    bool
+	coordinator *actor.PID
+	log         *slog.Logger
 }
 
 func (m *monitor) Receive(ctx actor.Context) {
@@ -279,7 +282,18 @@ func (m *monitor) Receive(ctx actor.Context) {
 				m.placed.mu.Lock()
 				m.placed.gone[senderKey(ra.pid)] = true
 				m.placed.mu.Unlock()
-				m.out.fail(fmt.Errorf("actors: %s on %s stopped (%v): its node failed or left", ra.name, ra.pid.GetAddress(), msg.GetWhy()))
+				why := fmt.Sprintf("%s on %s stopped (%v): its node failed or left", ra.name, ra.pid.GetAddress(), msg.GetWhy())
+				if m.failover && ra.worker >= 0 {
+					m.log.Warn("a replica is lost; the run goes on without it", "actor", ra.name, "node", ra.pid.GetAddress())
+					ctx.Send(m.coordinator, &workerLost{worker: ra.worker, why: why})
+					continue
+				}
+				if k, ok := shardIndex(ra.name); ok {
+					// The coordinator fails the run with the step reached.
+					ctx.Send(m.coordinator, &shardLost{shard: k, node: ra.pid.GetAddress(), why: why})
+					continue
+				}
+				m.out.fail(fmt.Errorf("actors: %s", why))
 			}
 		}
 	case *messages.Stop:

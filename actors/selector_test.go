@@ -122,10 +122,12 @@ func TestSelectiveBackpropReusesStoredLosses(t *testing.T) {
 					staleness, e+1, s.Forwarded, s.Dropped, s.BackwardSamples)
 			}
 			// A scoring pass over the batch, unless every loss is
-			// stored and recent enough, then the training pass.
+			// stored and recent enough, then the training pass. A
+			// trained sample's loss is not reused: the samples kept in
+			// the epoch before are scored again.
 			scoring := uint64(640)
 			if staleness > 0 && e > 0 {
-				scoring = 0
+				scoring = tally.epochs[e-1].Forwarded
 			}
 			if want := scoring + s.Forwarded; s.ForwardSamples != want {
 				t.Errorf("staleness %d, epoch %d: forward passes on %d samples, want %d", staleness, e+1, s.ForwardSamples, want)

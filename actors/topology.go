@@ -192,7 +192,8 @@ func (j *jobActor) spawn(ctx actor.Context) error {
 // cause. The loader keeps its state, the message it failed on included,
 // outside the actor, so it is restarted too, up to loaderRetries times in
 // a row. Any other actor holds state a restart would lose, so its failure
-// fails the job.
+// fails the job; but with failover (failover.go) a replica that fails is
+// stopped and handled as lost.
 func (j *jobActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason, message any) {
 	name, ok := j.names[child.Id]
 	if !ok {
@@ -236,7 +237,22 @@ func (j *jobActor) HandleFailure(sys *actor.ActorSystem, sup actor.Supervisor, c
 		return
 	}
 	sup.StopChildren(child)
+	if w, ok := workerIndex(name); ok && j.p.failover {
+		// The replica's batches go to the others (failover.go).
+		sys.Root.Send(j.t.coordinator, &workerLost{worker: w, why: fmt.Sprintf("failed on %T: %v", msg, cause)})
+		return
+	}
 	j.out.fail(fmt.Errorf("actors: %s failed on %T: %w", name, msg, cause))
+}
+
+// workerIndex returns i for the name of replica i.
+func workerIndex(name string) (int, bool) {
+	s, ok := strings.CutPrefix(name, "worker/")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(s)
+	return i, err == nil
 }
 
 func isAugmenter(name string) bool { return strings.HasPrefix(name, "augmenter/") }

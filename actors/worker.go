@@ -40,6 +40,9 @@ type worker struct {
 	pulls  []*messages.PullParams
 	pushes []*messages.PushGradients
 	vals   [][]float32
+	// codec encodes the pushes when the job compresses them (compress.go);
+	// nil for compress none.
+	codec *pushCodec
 	// sel is the step's data selection in progress and its buffers
 	// (selector_worker.go); selStats counts the passes it ran this epoch.
 	sel      selStep
@@ -97,6 +100,9 @@ func (w *worker) start(ctx actor.Context) error {
 	}
 	w.params = train.OptimParams(w.tr.Model())
 	w.plumb()
+	if err := w.plumbCompression(); err != nil {
+		return err
+	}
 	w.rcv, err = core.NewReceiver(core.ReceiverConfig{Consumer: core.ConsumerID(workerID(w.i)), Window: w.p.prefetch})
 	if err != nil {
 		return err
@@ -295,7 +301,8 @@ func (w *worker) finish(ctx actor.Context, b *messages.Batch, n, scored int, los
 	// coordinator have slack. Woken first, the loader made the next batch
 	// before the shards could start the update.
 	ctx.Send(w.t.coordinator, &messages.BatchDone{Worker: uint32(w.i), Epoch: b.GetEpoch(), Seq: b.GetSeq(),
-		Samples: uint32(scored), Loss: float64(loss), ParamVersion: w.versions[0]})
+		Samples: uint32(scored), Loss: float64(loss), ParamVersion: w.versions[0],
+		ForwardSamples: w.selStats.forward, BackwardSamples: w.selStats.backward})
 	acts, err := w.rcv.Step(core.Done{Seq: b.GetLinkSeq()})
 	if err != nil {
 		return err
@@ -307,8 +314,17 @@ func (w *worker) finish(ctx actor.Context, b *messages.Batch, n, scored int, los
 	for k, s := range w.t.shards {
 		push := w.pushes[k]
 		push.Step, push.ParamVersion, push.Samples = uint64(w.step), w.versions[k], uint32(n)
+		if err := w.encodePush(k); err != nil {
+			return err
+		}
+		size, err := w.sizePush(ctx, k)
+		if err != nil {
+			return err
+		}
+		w.m.pushBytes += uint64(size)
 		ctx.Send(s, push)
 	}
+	w.m.steps++
 	w.step++
 	w.cur = nil
 	return w.next(ctx)

@@ -241,8 +241,12 @@ func (x *EpochEnd) GetBatches() uint64 {
 
 // Evaluate asks for an evaluation pass with the current parameters.
 type Evaluate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Epoch uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// Above 0: a shard answers as soon as its parameters reach this version,
+	// mid-epoch, and holds its replies to the replicas until an EvalResult
+	// tells it the evaluation is over (eval_every). 0: at the epoch's end.
+	Step          uint64 `protobuf:"varint,2,opt,name=step,proto3" json:"step,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -280,6 +284,13 @@ func (*Evaluate) Descriptor() ([]byte, []int) {
 func (x *Evaluate) GetEpoch() uint64 {
 	if x != nil {
 		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Evaluate) GetStep() uint64 {
+	if x != nil {
+		return x.Step
 	}
 	return 0
 }
@@ -450,8 +461,12 @@ type Metrics struct {
 	// (a sample scored and then trained on counts twice forward).
 	ForwardSamples  uint64 `protobuf:"varint,10,opt,name=forward_samples,json=forwardSamples,proto3" json:"forward_samples,omitempty"`
 	BackwardSamples uint64 `protobuf:"varint,11,opt,name=backward_samples,json=backwardSamples,proto3" json:"backward_samples,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// A model replica's steps, and the wire size of the gradient pushes it
+	// sent over them.
+	Steps         uint64 `protobuf:"varint,12,opt,name=steps,proto3" json:"steps,omitempty"`
+	PushBytes     uint64 `protobuf:"varint,13,opt,name=push_bytes,json=pushBytes,proto3" json:"push_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Metrics) Reset() {
@@ -561,6 +576,20 @@ func (x *Metrics) GetBackwardSamples() uint64 {
 	return 0
 }
 
+func (x *Metrics) GetSteps() uint64 {
+	if x != nil {
+		return x.Steps
+	}
+	return 0
+}
+
+func (x *Metrics) GetPushBytes() uint64 {
+	if x != nil {
+		return x.PushBytes
+	}
+	return 0
+}
+
 // BatchDone reports to the coordinator that a model replica trained on one
 // batch: its gradients are pushed to every parameter-server shard.
 type BatchDone struct {
@@ -573,9 +602,13 @@ type BatchDone struct {
 	// Mean loss of the batch before the update.
 	Loss float64 `protobuf:"fixed64,5,opt,name=loss,proto3" json:"loss,omitempty"`
 	// Parameter version (of shard 0) the gradients were computed on.
-	ParamVersion  uint64 `protobuf:"varint,6,opt,name=param_version,json=paramVersion,proto3" json:"param_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ParamVersion uint64 `protobuf:"varint,6,opt,name=param_version,json=paramVersion,proto3" json:"param_version,omitempty"`
+	// Samples the replica ran forward and backward passes on so far this
+	// epoch, this batch included (data selection makes them differ).
+	ForwardSamples  uint64 `protobuf:"varint,7,opt,name=forward_samples,json=forwardSamples,proto3" json:"forward_samples,omitempty"`
+	BackwardSamples uint64 `protobuf:"varint,8,opt,name=backward_samples,json=backwardSamples,proto3" json:"backward_samples,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *BatchDone) Reset() {
@@ -646,6 +679,20 @@ func (x *BatchDone) GetLoss() float64 {
 func (x *BatchDone) GetParamVersion() uint64 {
 	if x != nil {
 		return x.ParamVersion
+	}
+	return 0
+}
+
+func (x *BatchDone) GetForwardSamples() uint64 {
+	if x != nil {
+		return x.ForwardSamples
+	}
+	return 0
+}
+
+func (x *BatchDone) GetBackwardSamples() uint64 {
+	if x != nil {
+		return x.BackwardSamples
 	}
 	return 0
 }
@@ -803,9 +850,10 @@ const file_troupe_v1_control_proto_rawDesc = "" +
 	"\bEpochEnd\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x18\n" +
 	"\asamples\x18\x02 \x01(\x04R\asamples\x12\x18\n" +
-	"\abatches\x18\x03 \x01(\x04R\abatches\" \n" +
+	"\abatches\x18\x03 \x01(\x04R\abatches\"4\n" +
 	"\bEvaluate\x12\x14\n" +
-	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\"\x94\x01\n" +
+	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x12\n" +
+	"\x04step\x18\x02 \x01(\x04R\x04step\"\x94\x01\n" +
 	"\n" +
 	"EvalResult\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x12\n" +
@@ -818,7 +866,7 @@ const file_troupe_v1_control_proto_rawDesc = "" +
 	"Checkpoint\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x12\n" +
-	"\x04step\x18\x03 \x01(\x04R\x04step\"\xf8\x02\n" +
+	"\x04step\x18\x03 \x01(\x04R\x04step\"\xad\x03\n" +
 	"\aMetrics\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12&\n" +
 	"\x0fsamples_per_sec\x18\x02 \x01(\x01R\rsamplesPerSec\x12\x1f\n" +
@@ -832,14 +880,19 @@ const file_troupe_v1_control_proto_rawDesc = "" +
 	"\x10blocked_fraction\x18\t \x01(\x01R\x0fblockedFraction\x12'\n" +
 	"\x0fforward_samples\x18\n" +
 	" \x01(\x04R\x0eforwardSamples\x12)\n" +
-	"\x10backward_samples\x18\v \x01(\x04R\x0fbackwardSamples\"\x9e\x01\n" +
+	"\x10backward_samples\x18\v \x01(\x04R\x0fbackwardSamples\x12\x14\n" +
+	"\x05steps\x18\f \x01(\x04R\x05steps\x12\x1d\n" +
+	"\n" +
+	"push_bytes\x18\r \x01(\x04R\tpushBytes\"\xf2\x01\n" +
 	"\tBatchDone\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\rR\x06worker\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x18\n" +
 	"\asamples\x18\x04 \x01(\rR\asamples\x12\x12\n" +
 	"\x04loss\x18\x05 \x01(\x01R\x04loss\x12#\n" +
-	"\rparam_version\x18\x06 \x01(\x04R\fparamVersion\"d\n" +
+	"\rparam_version\x18\x06 \x01(\x04R\fparamVersion\x12'\n" +
+	"\x0fforward_samples\x18\a \x01(\x04R\x0eforwardSamples\x12)\n" +
+	"\x10backward_samples\x18\b \x01(\x04R\x0fbackwardSamples\"d\n" +
 	"\bPresence\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\rR\x06worker\x12\x16\n" +
 	"\x06active\x18\x02 \x01(\bR\x06active\x12\x14\n" +

@@ -16,7 +16,9 @@
 // Hand-written helpers sit beside the generated code: FromFloat32,
 // ViewFloat32 and Tensor.Float32 are the one place where float32 slices and
 // wire tensors meet; JobFromSpec and JobSpec.ToSpec convert the job
-// specification; Hello and ProtoVersion support the join handshake.
+// specification; Hello and ProtoVersion support the join handshake;
+// GradPacket.SetPacket and GradPacket.Packet carry package compress's
+// packets (a compressed PushGradients), checking only their byte layout.
 //
 // # Sent messages are immutable
 //

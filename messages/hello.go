@@ -7,7 +7,7 @@ import "fmt"
 // protoactor-go remote can crash a receiver that does not link a message
 // type, so nodes must agree on the set before exchanging anything. Adding a
 // field to an existing message is wire-compatible and needs no bump.
-const ProtoVersion = "troupe.v1/3"
+const ProtoVersion = "troupe.v1/4"
 
 // NewHello returns the handshake message a node with the given role and
 // build sends when it joins.

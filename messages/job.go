@@ -45,8 +45,10 @@ func JobFromSpec(j spec.Job) *JobSpec {
 		Augmenters: int64(j.Augmenters),
 		Select:     string(j.Select),
 		Prefetch:   int64(j.Prefetch),
+		Compress:   j.Compress,
 
 		TargetAccuracy:    j.TargetAccuracy,
+		EvalEvery:         int64(j.EvalEvery),
 		ScoreStaleness:    int64(j.ScoreStaleness),
 		SelectBeta:        j.SelectBeta,
 		SelectPressure:    j.SelectPressure,
@@ -166,8 +168,10 @@ func (m *JobSpec) ToSpec() (spec.Job, error) {
 		Augmenters: c.int("augmenters", m.GetAugmenters()),
 		Select:     enum(c, "select", m.GetSelect(), spec.ParseSelection),
 		Prefetch:   c.int("prefetch", m.GetPrefetch()),
+		Compress:   m.GetCompress(),
 
 		TargetAccuracy:    m.GetTargetAccuracy(),
+		EvalEvery:         c.int("eval_every", m.GetEvalEvery()),
 		ScoreStaleness:    c.int("score_staleness", m.GetScoreStaleness()),
 		SelectBeta:        m.GetSelectBeta(),
 		SelectPressure:    m.GetSelectPressure(),

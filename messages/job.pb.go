@@ -262,6 +262,7 @@ type JobSpec struct {
 	Json           bool                   `protobuf:"varint,25,opt,name=json,proto3" json:"json,omitempty"`
 	Device         string                 `protobuf:"bytes,26,opt,name=device,proto3" json:"device,omitempty"`                                         // cpu, cuda
 	TargetAccuracy float64                `protobuf:"fixed64,27,opt,name=target_accuracy,json=targetAccuracy,proto3" json:"target_accuracy,omitempty"` // 0 = train every epoch
+	EvalEvery      int64                  `protobuf:"varint,28,opt,name=eval_every,json=evalEvery,proto3" json:"eval_every,omitempty"`                 // optimizer steps between evaluations; 0 = epoch ends only
 	// Pipeline fields: not in spec.Job yet, so they do not survive ToSpec.
 	Workers    int64    `protobuf:"varint,50,opt,name=workers,proto3" json:"workers,omitempty"`                   // model replicas
 	PsShards   int64    `protobuf:"varint,51,opt,name=ps_shards,json=psShards,proto3" json:"ps_shards,omitempty"` // parameter-server shards
@@ -278,8 +279,10 @@ type JobSpec struct {
 	SelectPressureEnd float64 `protobuf:"fixed64,61,opt,name=select_pressure_end,json=selectPressureEnd,proto3" json:"select_pressure_end,omitempty"`
 	SelectSmoothing   float64 `protobuf:"fixed64,62,opt,name=select_smoothing,json=selectSmoothing,proto3" json:"select_smoothing,omitempty"`
 	SelectFraction    float64 `protobuf:"fixed64,63,opt,name=select_fraction,json=selectFraction,proto3" json:"select_fraction,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Gradient compression (compress.Parse spelling); empty means none.
+	Compress      string `protobuf:"bytes,64,opt,name=compress,proto3" json:"compress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JobSpec) Reset() {
@@ -501,6 +504,13 @@ func (x *JobSpec) GetTargetAccuracy() float64 {
 	return 0
 }
 
+func (x *JobSpec) GetEvalEvery() int64 {
+	if x != nil {
+		return x.EvalEvery
+	}
+	return 0
+}
+
 func (x *JobSpec) GetWorkers() int64 {
 	if x != nil {
 		return x.Workers
@@ -599,6 +609,13 @@ func (x *JobSpec) GetSelectFraction() float64 {
 	return 0
 }
 
+func (x *JobSpec) GetCompress() string {
+	if x != nil {
+		return x.Compress
+	}
+	return ""
+}
+
 var File_troupe_v1_job_proto protoreflect.FileDescriptor
 
 const file_troupe_v1_job_proto_rawDesc = "" +
@@ -615,7 +632,8 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"\ano_bias\x18\b \x01(\bR\x06noBias\"O\n" +
 	"\tModelSpec\x12\x14\n" +
 	"\x05input\x18\x01 \x03(\x03R\x05input\x12,\n" +
-	"\x06layers\x18\x02 \x03(\v2\x14.troupe.v1.LayerSpecR\x06layers\"\xc9\t\n" +
+	"\x06layers\x18\x02 \x03(\v2\x14.troupe.v1.LayerSpecR\x06layers\"\x84\n" +
+	"\n" +
 	"\aJobSpec\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x123\n" +
 	"\n" +
@@ -647,7 +665,9 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"\x03out\x18\x18 \x01(\tR\x03out\x12\x12\n" +
 	"\x04json\x18\x19 \x01(\bR\x04json\x12\x16\n" +
 	"\x06device\x18\x1a \x01(\tR\x06device\x12'\n" +
-	"\x0ftarget_accuracy\x18\x1b \x01(\x01R\x0etargetAccuracy\x12\x18\n" +
+	"\x0ftarget_accuracy\x18\x1b \x01(\x01R\x0etargetAccuracy\x12\x1d\n" +
+	"\n" +
+	"eval_every\x18\x1c \x01(\x03R\tevalEvery\x12\x18\n" +
 	"\aworkers\x182 \x01(\x03R\aworkers\x12\x1b\n" +
 	"\tps_shards\x183 \x01(\x03R\bpsShards\x12'\n" +
 	"\x04sync\x184 \x01(\x0e2\x13.troupe.v1.SyncModeR\x04sync\x12\x1c\n" +
@@ -664,7 +684,8 @@ const file_troupe_v1_job_proto_rawDesc = "" +
 	"\x0fselect_pressure\x18< \x01(\x01R\x0eselectPressure\x12.\n" +
 	"\x13select_pressure_end\x18= \x01(\x01R\x11selectPressureEnd\x12)\n" +
 	"\x10select_smoothing\x18> \x01(\x01R\x0fselectSmoothing\x12'\n" +
-	"\x0fselect_fraction\x18? \x01(\x01R\x0eselectFraction*B\n" +
+	"\x0fselect_fraction\x18? \x01(\x01R\x0eselectFraction\x12\x1a\n" +
+	"\bcompress\x18@ \x01(\tR\bcompress*B\n" +
 	"\bSyncMode\x12\x19\n" +
 	"\x15SYNC_MODE_UNSPECIFIED\x10\x00\x12\a\n" +
 	"\x03BSP\x10\x01\x12\t\n" +

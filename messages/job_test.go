@@ -180,6 +180,7 @@ func TestPipelineFields(t *testing.T) {
 	j := spec.Default()
 	j.Workers, j.PSShards, j.Sync, j.Staleness = 4, 2, spec.SSP, 3
 	j.Augment, j.Augmenters, j.Select, j.Prefetch = "affine(degrees=15,p=0.5),elastic", 3, spec.SelectiveBackprop, 8
+	j.Compress = "topk:0.01"
 	m := JobFromSpec(j)
 	if m.GetWorkers() != 4 || m.GetSync() != SyncMode_SSP || len(m.GetAugment()) != 1 {
 		t.Fatalf("JobFromSpec: %v", m)

@@ -21,6 +21,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Compression is a scheme of package compress (the job's compress setting).
+type Compression int32
+
+const (
+	Compression_COMPRESSION_NONE Compression = 0
+	Compression_COMPRESSION_FP16 Compression = 1 // IEEE binary16, round to nearest even
+	Compression_COMPRESSION_BF16 Compression = 2 // bfloat16, round to nearest even
+	Compression_COMPRESSION_INT8 Compression = 3 // int8 codes with one scale per chunk
+	Compression_COMPRESSION_TOPK Compression = 4 // the largest entries as (index, value) pairs
+)
+
+// Enum value maps for Compression.
+var (
+	Compression_name = map[int32]string{
+		0: "COMPRESSION_NONE",
+		1: "COMPRESSION_FP16",
+		2: "COMPRESSION_BF16",
+		3: "COMPRESSION_INT8",
+		4: "COMPRESSION_TOPK",
+	}
+	Compression_value = map[string]int32{
+		"COMPRESSION_NONE": 0,
+		"COMPRESSION_FP16": 1,
+		"COMPRESSION_BF16": 2,
+		"COMPRESSION_INT8": 3,
+		"COMPRESSION_TOPK": 4,
+	}
+)
+
+func (x Compression) Enum() *Compression {
+	p := new(Compression)
+	*p = x
+	return p
+}
+
+func (x Compression) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Compression) Descriptor() protoreflect.EnumDescriptor {
+	return file_troupe_v1_params_proto_enumTypes[0].Descriptor()
+}
+
+func (Compression) Type() protoreflect.EnumType {
+	return &file_troupe_v1_params_proto_enumTypes[0]
+}
+
+func (x Compression) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Compression.Descriptor instead.
+func (Compression) EnumDescriptor() ([]byte, []int) {
+	return file_troupe_v1_params_proto_rawDescGZIP(), []int{0}
+}
+
 // PushGradients carries one replica's gradients for one parameter-server
 // shard.
 type PushGradients struct {
@@ -34,7 +90,12 @@ type PushGradients struct {
 	Grads        []*NamedTensor `protobuf:"bytes,5,rep,name=grads,proto3" json:"grads,omitempty"`
 	// Number of samples the gradients average over, to weight replicas that
 	// saw different amounts of data.
-	Samples       uint32 `protobuf:"varint,6,opt,name=samples,proto3" json:"samples,omitempty"`
+	Samples uint32 `protobuf:"varint,6,opt,name=samples,proto3" json:"samples,omitempty"`
+	// How the gradients are encoded: with COMPRESSION_NONE they are float32
+	// tensors in grads; otherwise grads is empty and packets holds one
+	// encoded slice per gradient slice, in the same order.
+	Compression   Compression   `protobuf:"varint,7,opt,name=compression,proto3,enum=troupe.v1.Compression" json:"compression,omitempty"`
+	Packets       []*GradPacket `protobuf:"bytes,8,rep,name=packets,proto3" json:"packets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -111,6 +172,109 @@ func (x *PushGradients) GetSamples() uint32 {
 	return 0
 }
 
+func (x *PushGradients) GetCompression() Compression {
+	if x != nil {
+		return x.Compression
+	}
+	return Compression_COMPRESSION_NONE
+}
+
+func (x *PushGradients) GetPackets() []*GradPacket {
+	if x != nil {
+		return x.Packets
+	}
+	return nil
+}
+
+// GradPacket is one gradient slice (a NamedTensor's name and offset)
+// encoded by package compress. Every multi-byte value is little-endian.
+type GradPacket struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Offset uint64                 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
+	N      uint64                 `protobuf:"varint,3,opt,name=n,proto3" json:"n,omitempty"` // values in the slice before encoding
+	// fp16, bf16: n halves; int8: n codes; topk: k float32 values.
+	Data []byte `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	// int8: one float32 scale per compress.ChunkSize values.
+	Scales []byte `protobuf:"bytes,5,opt,name=scales,proto3" json:"scales,omitempty"`
+	// topk: k uint32 indices, strictly increasing.
+	Indices       []byte `protobuf:"bytes,6,opt,name=indices,proto3" json:"indices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GradPacket) Reset() {
+	*x = GradPacket{}
+	mi := &file_troupe_v1_params_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GradPacket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GradPacket) ProtoMessage() {}
+
+func (x *GradPacket) ProtoReflect() protoreflect.Message {
+	mi := &file_troupe_v1_params_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GradPacket.ProtoReflect.Descriptor instead.
+func (*GradPacket) Descriptor() ([]byte, []int) {
+	return file_troupe_v1_params_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GradPacket) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *GradPacket) GetOffset() uint64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *GradPacket) GetN() uint64 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *GradPacket) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *GradPacket) GetScales() []byte {
+	if x != nil {
+		return x.Scales
+	}
+	return nil
+}
+
+func (x *GradPacket) GetIndices() []byte {
+	if x != nil {
+		return x.Indices
+	}
+	return nil
+}
+
 // PullParams asks a shard for its parameters once they reach min_version.
 type PullParams struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -125,7 +289,7 @@ type PullParams struct {
 
 func (x *PullParams) Reset() {
 	*x = PullParams{}
-	mi := &file_troupe_v1_params_proto_msgTypes[1]
+	mi := &file_troupe_v1_params_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -137,7 +301,7 @@ func (x *PullParams) String() string {
 func (*PullParams) ProtoMessage() {}
 
 func (x *PullParams) ProtoReflect() protoreflect.Message {
-	mi := &file_troupe_v1_params_proto_msgTypes[1]
+	mi := &file_troupe_v1_params_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -150,7 +314,7 @@ func (x *PullParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullParams.ProtoReflect.Descriptor instead.
 func (*PullParams) Descriptor() ([]byte, []int) {
-	return file_troupe_v1_params_proto_rawDescGZIP(), []int{1}
+	return file_troupe_v1_params_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PullParams) GetWorker() uint32 {
@@ -193,7 +357,7 @@ type Params struct {
 
 func (x *Params) Reset() {
 	*x = Params{}
-	mi := &file_troupe_v1_params_proto_msgTypes[2]
+	mi := &file_troupe_v1_params_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -205,7 +369,7 @@ func (x *Params) String() string {
 func (*Params) ProtoMessage() {}
 
 func (x *Params) ProtoReflect() protoreflect.Message {
-	mi := &file_troupe_v1_params_proto_msgTypes[2]
+	mi := &file_troupe_v1_params_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -218,7 +382,7 @@ func (x *Params) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Params.ProtoReflect.Descriptor instead.
 func (*Params) Descriptor() ([]byte, []int) {
-	return file_troupe_v1_params_proto_rawDescGZIP(), []int{2}
+	return file_troupe_v1_params_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Params) GetVersion() uint64 {
@@ -246,14 +410,24 @@ var File_troupe_v1_params_proto protoreflect.FileDescriptor
 
 const file_troupe_v1_params_proto_rawDesc = "" +
 	"\n" +
-	"\x16troupe/v1/params.proto\x12\ttroupe.v1\x1a\x16troupe/v1/tensor.proto\"\xbe\x01\n" +
+	"\x16troupe/v1/params.proto\x12\ttroupe.v1\x1a\x16troupe/v1/tensor.proto\"\xa9\x02\n" +
 	"\rPushGradients\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\rR\x06worker\x12\x12\n" +
 	"\x04step\x18\x02 \x01(\x04R\x04step\x12#\n" +
 	"\rparam_version\x18\x03 \x01(\x04R\fparamVersion\x12\x14\n" +
 	"\x05shard\x18\x04 \x01(\rR\x05shard\x12,\n" +
 	"\x05grads\x18\x05 \x03(\v2\x16.troupe.v1.NamedTensorR\x05grads\x12\x18\n" +
-	"\asamples\x18\x06 \x01(\rR\asamples\"o\n" +
+	"\asamples\x18\x06 \x01(\rR\asamples\x128\n" +
+	"\vcompression\x18\a \x01(\x0e2\x16.troupe.v1.CompressionR\vcompression\x12/\n" +
+	"\apackets\x18\b \x03(\v2\x15.troupe.v1.GradPacketR\apackets\"\x8c\x01\n" +
+	"\n" +
+	"GradPacket\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\f\n" +
+	"\x01n\x18\x03 \x01(\x04R\x01n\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12\x16\n" +
+	"\x06scales\x18\x05 \x01(\fR\x06scales\x12\x18\n" +
+	"\aindices\x18\x06 \x01(\fR\aindices\"o\n" +
 	"\n" +
 	"PullParams\x12\x16\n" +
 	"\x06worker\x18\x01 \x01(\rR\x06worker\x12\x12\n" +
@@ -264,7 +438,13 @@ const file_troupe_v1_params_proto_rawDesc = "" +
 	"\x06Params\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x14\n" +
 	"\x05shard\x18\x02 \x01(\rR\x05shard\x12.\n" +
-	"\x06params\x18\x03 \x03(\v2\x16.troupe.v1.NamedTensorR\x06paramsB&Z$github.com/troupe-ml/troupe/messagesb\x06proto3"
+	"\x06params\x18\x03 \x03(\v2\x16.troupe.v1.NamedTensorR\x06params*{\n" +
+	"\vCompression\x12\x14\n" +
+	"\x10COMPRESSION_NONE\x10\x00\x12\x14\n" +
+	"\x10COMPRESSION_FP16\x10\x01\x12\x14\n" +
+	"\x10COMPRESSION_BF16\x10\x02\x12\x14\n" +
+	"\x10COMPRESSION_INT8\x10\x03\x12\x14\n" +
+	"\x10COMPRESSION_TOPK\x10\x04B&Z$github.com/troupe-ml/troupe/messagesb\x06proto3"
 
 var (
 	file_troupe_v1_params_proto_rawDescOnce sync.Once
@@ -278,21 +458,26 @@ func file_troupe_v1_params_proto_rawDescGZIP() []byte {
 	return file_troupe_v1_params_proto_rawDescData
 }
 
-var file_troupe_v1_params_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_troupe_v1_params_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_troupe_v1_params_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_troupe_v1_params_proto_goTypes = []any{
-	(*PushGradients)(nil), // 0: troupe.v1.PushGradients
-	(*PullParams)(nil),    // 1: troupe.v1.PullParams
-	(*Params)(nil),        // 2: troupe.v1.Params
-	(*NamedTensor)(nil),   // 3: troupe.v1.NamedTensor
+	(Compression)(0),      // 0: troupe.v1.Compression
+	(*PushGradients)(nil), // 1: troupe.v1.PushGradients
+	(*GradPacket)(nil),    // 2: troupe.v1.GradPacket
+	(*PullParams)(nil),    // 3: troupe.v1.PullParams
+	(*Params)(nil),        // 4: troupe.v1.Params
+	(*NamedTensor)(nil),   // 5: troupe.v1.NamedTensor
 }
 var file_troupe_v1_params_proto_depIdxs = []int32{
-	3, // 0: troupe.v1.PushGradients.grads:type_name -> troupe.v1.NamedTensor
-	3, // 1: troupe.v1.Params.params:type_name -> troupe.v1.NamedTensor
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	5, // 0: troupe.v1.PushGradients.grads:type_name -> troupe.v1.NamedTensor
+	0, // 1: troupe.v1.PushGradients.compression:type_name -> troupe.v1.Compression
+	2, // 2: troupe.v1.PushGradients.packets:type_name -> troupe.v1.GradPacket
+	5, // 3: troupe.v1.Params.params:type_name -> troupe.v1.NamedTensor
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_troupe_v1_params_proto_init() }
@@ -306,13 +491,14 @@ func file_troupe_v1_params_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_troupe_v1_params_proto_rawDesc), len(file_troupe_v1_params_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      1,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_troupe_v1_params_proto_goTypes,
 		DependencyIndexes: file_troupe_v1_params_proto_depIdxs,
+		EnumInfos:         file_troupe_v1_params_proto_enumTypes,
 		MessageInfos:      file_troupe_v1_params_proto_msgTypes,
 	}.Build()
 	File_troupe_v1_params_proto = out.File

@@ -27,10 +27,10 @@ func messageNames() []string {
 // TestMessageSetMatchesProtoVersion pins the message set that ProtoVersion
 // names: a peer that lacks a type can crash on receiving it.
 func TestMessageSetMatchesProtoVersion(t *testing.T) {
-	const version = "troupe.v1/3"
+	const version = "troupe.v1/4"
 	want := []string{
 		"troupe.v1.ActorRef", "troupe.v1.Batch", "troupe.v1.BatchDone", "troupe.v1.Checkpoint", "troupe.v1.Credit", "troupe.v1.EpochEnd",
-		"troupe.v1.EvalResult", "troupe.v1.Evaluate", "troupe.v1.Hello", "troupe.v1.JobSpec",
+		"troupe.v1.EvalResult", "troupe.v1.Evaluate", "troupe.v1.GradPacket", "troupe.v1.Hello", "troupe.v1.JobSpec",
 		"troupe.v1.LayerSpec", "troupe.v1.Metrics", "troupe.v1.ModelSpec", "troupe.v1.NamedTensor",
 		"troupe.v1.Params", "troupe.v1.Plan", "troupe.v1.Presence", "troupe.v1.PullParams", "troupe.v1.PushGradients", "troupe.v1.Scores",
 		"troupe.v1.Selection", "troupe.v1.Start", "troupe.v1.Stop", "troupe.v1.Tensor", "troupe.v1.Topology",

@@ -52,6 +52,8 @@ type Coordinator struct {
 	closed   bool
 	gone     map[string]bool // nodes whose endpoint went away
 	quiet    atomic.Bool     // silences protoactor once the job is over
+	rejoined bool            // a worker node replaced a lost one (recover.go)
+	replayed int             // steps trained again after lost ps nodes
 }
 
 // Listen opens the coordinator's endpoint and takes nodes' joins until it
@@ -106,9 +108,9 @@ func (c *Coordinator) admit(addr string, h *messages.Hello) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case c.placing:
-		return errors.New("cluster: the coordinator has started its job")
-	case len(c.members) >= c.cfg.Nodes:
+	case c.placing && !c.replaces(role):
+		return errors.New("cluster: the coordinator has started its job and lost no node of this role")
+	case !c.placing && len(c.members) >= c.cfg.Nodes:
 		return fmt.Errorf("cluster: the coordinator has the %d nodes it waits for", c.cfg.Nodes)
 	}
 	for _, m := range c.members {
@@ -149,7 +151,10 @@ func (c *Coordinator) notify() {
 // Train sends every member the job, places the replicas on the worker nodes
 // and the shards on the ps nodes, round-robin, trains with actors.Run, and
 // tells the nodes the job is over, which ends them. cfg's pipeline shape
-// must be its job's (actors.ConfigFromJob) and cfg.Placement unset.
+// must be its job's (actors.ConfigFromJob) and cfg.Placement unset. A lost
+// worker node's replica is left out (actors.Run carries on without it); a
+// lost ps node, or a worker node that joins in place of a lost one, makes
+// Train place the job again from its last checkpoint (recover.go).
 func (c *Coordinator) Train(ctx context.Context, cfg actors.Config, trainSet, testSet *data.Dataset) (res train.Result, met actors.Metrics, err error) {
 	c.mu.Lock()
 	if c.placing {
@@ -164,7 +169,10 @@ func (c *Coordinator) Train(ctx context.Context, cfg actors.Config, trainSet, te
 		if err != nil {
 			reason = "the job failed: " + err.Error()
 		}
-		c.release(members, reason)
+		c.mu.Lock()
+		all := append([]Member(nil), c.members...)
+		c.mu.Unlock()
+		c.release(all, reason)
 	}()
 	if cfg.Placement != nil {
 		return res, met, errors.New("cluster: Train places the job itself: leave Config.Placement nil")
@@ -172,21 +180,50 @@ func (c *Coordinator) Train(ctx context.Context, cfg actors.Config, trainSet, te
 	if len(members) < c.cfg.Nodes {
 		return res, met, fmt.Errorf("cluster: %d of %d nodes have joined", len(members), c.cfg.Nodes)
 	}
-	if err := c.sendJob(ctx, members, messages.JobFromSpec(cfg.Job)); err != nil {
-		return res, met, err
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = c.log
 	}
-	cfg.Placement = place(members, max(cfg.Workers, 1), max(cfg.PSShards, 1))
-	cfg.Placement.System, cfg.Placement.ChunkBytes = c.sys, c.ep.ChunkBytes()
-	for i, a := range cfg.Placement.Workers {
-		c.log.Info("placing", "actor", fmt.Sprintf("worker/%d", i), "node", a)
+	w := &watcher{c: c, inner: cfg.Observer, last: cfg.Job.Epochs, out: cfg.Job.Out}
+	cfg.Observer = w
+	psNodes := countRole(members, RolePS)
+	for {
+		if err := c.sendJob(ctx, members, messages.JobFromSpec(cfg.Job)); err != nil {
+			return res, met, err
+		}
+		cfg.Placement = place(members, max(cfg.Workers, 1), max(cfg.PSShards, 1))
+		cfg.Placement.System, cfg.Placement.ChunkBytes = c.sys, c.ep.ChunkBytes()
+		for i, a := range cfg.Placement.Workers {
+			c.log.Info("placing", "actor", fmt.Sprintf("worker/%d", i), "node", a)
+		}
+		for k, a := range cfg.Placement.Shards {
+			c.log.Info("placing", "actor", fmt.Sprintf("ps/%d", k), "node", a)
+		}
+		w.run = 0
+		res, met, err = actors.Run(ctx, cfg, trainSet, testSet)
+		lost, again := recoverable(err, cfg.Job.Out)
+		if !again {
+			res.Epochs = w.epochs
+			return res, met, err
+		}
+		if cfg.From, err = restartFrom(cfg, w.run); err != nil {
+			return res, met, err
+		}
+		if lost != nil {
+			at := 0
+			if cfg.From != nil {
+				at = cfg.From.State.Step
+			}
+			c.mu.Lock()
+			c.replayed += max(lost.Step-at, 0)
+			c.mu.Unlock()
+			c.log.Warn("a ps node was lost; waiting for a ps node to join in its place", "error", lost, "replay_from_step", at)
+		} else {
+			c.log.Info("a worker node joined in place of a lost one; placing the job again", "epoch", cfg.From.State.Epoch)
+		}
+		if members, err = c.waitRole(ctx, RolePS, psNodes); err != nil {
+			return res, met, err
+		}
 	}
-	for k, a := range cfg.Placement.Shards {
-		c.log.Info("placing", "actor", fmt.Sprintf("ps/%d", k), "node", a)
-	}
-	return actors.Run(ctx, cfg, trainSet, testSet)
 }
 
 // place puts replica i on worker node i mod (worker nodes) and shard k on

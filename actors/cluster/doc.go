@@ -23,14 +23,24 @@
 //   - End of a job: the coordinator stops the placed actors, then tells
 //     every node the job is over (a messages.Stop, empty when the job
 //     succeeded); nodes exit then. A node also exits when it loses the
-//     coordinator, and the coordinator's run fails when it loses a node.
+//     coordinator.
+//   - Lost nodes (recover.go): a lost worker node's replicas are left out
+//     and the job goes on (actors.Run). A lost ps node stops the run; the
+//     coordinator admits a ps node in its place, sends the job again to
+//     the nodes it has (which drop the previous placement,
+//     actors.Host.Release), and runs it again from the last checkpoint,
+//     counting the steps trained again (ReplayedSteps). A worker node that
+//     joins in place of a lost one gets replicas the same way, at the end
+//     of the epoch it joined in. Without an output folder for checkpoints a
+//     lost ps node fails the job.
 //   - Launch starts a whole cluster as local processes on loopback, like
 //     torchrun --standalone: a coordinator and the nodes, re-executing the
 //     troupe binary, forwarding their output, and stopping them all on
 //     exit or interrupt.
 //
-// What it does not do yet: gradient compression, replacing a lost worker
-// or restoring a lost shard (a lost node fails the run), resuming a job
-// placed on nodes, a node hosting more than one job in its lifetime, and
-// discovery other than a coordinator address (no Kubernetes provider).
+// What it does not do yet: restoring a lost shard without restarting the
+// whole run, checkpoints more often than every epoch (a lost ps node
+// replays up to an epoch), a node hosting jobs of more than one
+// coordinator in its lifetime, and discovery other than a coordinator
+// address (no Kubernetes provider).
 package cluster

@@ -133,6 +133,14 @@ type nodeActor struct {
 	coordinator string
 	watching    *actor.PID
 	gone        bool
+	// data is the job's data as loaded for the first placement, which a
+	// placement again (after a lost ps node) reuses.
+	data *jobData
+}
+
+type jobData struct {
+	dir               string
+	trainSet, testSet *data.Dataset
 }
 
 func (a *nodeActor) Receive(ctx actor.Context) {
@@ -184,18 +192,27 @@ func (a *nodeActor) job(ctx actor.Context, m *messages.JobSpec) {
 }
 
 func (a *nodeActor) prepare(from string, m *messages.JobSpec) error {
-	if a.coordinator != "" {
+	if a.coordinator != "" && from != a.coordinator {
 		return errors.New("cluster: this node has a job already")
 	}
 	job, err := m.ToSpec()
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	trainSet, testSet, err := a.cfg.Data(job)
-	if err != nil {
-		return fmt.Errorf("cluster: loading the job's data: %w", err)
+	if a.coordinator != "" {
+		// The coordinator places its job again, after losing a node.
+		a.log.Warn("the coordinator places the job again; dropping the previous placement")
+		a.host.Release()
 	}
+	start := time.Now()
+	if a.data == nil || a.data.dir != job.Data {
+		trainSet, testSet, err := a.cfg.Data(job)
+		if err != nil {
+			return fmt.Errorf("cluster: loading the job's data: %w", err)
+		}
+		a.data = &jobData{dir: job.Data, trainSet: trainSet, testSet: testSet}
+	}
+	trainSet, testSet := a.data.trainSet, a.data.testSet
 	if err := a.host.Prepare(job, from, trainSet, testSet); err != nil {
 		return err
 	}

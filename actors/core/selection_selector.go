@@ -328,7 +328,9 @@ func (s *Selector) scored(e Scored) ([]SelectorAction, error) {
 		return s.sampled(e)
 	}
 	if !e.Decide {
-		s.record(e.IDs, e.Losses, e.Step)
+		// The losses of a training step's forward pass, measured just
+		// before it updated on these very samples: not reusable (see
+		// decide).
 		return nil, nil
 	}
 	p, ok := s.pending[e.Worker]
@@ -381,6 +383,12 @@ func (s *Selector) decide(worker, epoch, seq int, ids []int) Keep {
 	for row, kept := range s.keep {
 		if kept {
 			k.Rows = append(k.Rows, row)
+			// The step about to train on the sample lowers its loss
+			// most: reusing the loss from before it would keep the
+			// sample again and again until the loss goes stale. Its next
+			// decision scores it afresh, while a dropped sample's loss,
+			// which only other samples' updates move, stays usable.
+			s.store.Forget(ids[row])
 		}
 	}
 	return k

@@ -61,14 +61,18 @@ func TestSelectorFilterScoresEveryBatch(t *testing.T) {
 	s := mustSelector(t, filterConfig(0))
 	acts := step(t, s, Scored{Worker: 2, Epoch: 1, Seq: 0, IDs: []int{4, 5, 6}, Losses: []float32{0.5, 2, 3}, Step: 7, Decide: true})
 	wantActs(t, acts, "keep worker=2 epoch=1 seq=0 rows=[1 2]")
-	// The store took the losses.
-	if l, at := s.Store().Get(5); l != 2 || at != 7 {
-		t.Errorf("store has sample 5 at %v (step %d), want 2 at step 7", l, at)
+	// The store took the dropped sample's loss and forgot the kept ones'.
+	if l, at := s.Store().Get(4); l != 0.5 || at != 7 {
+		t.Errorf("store has sample 4 at %v (step %d), want 0.5 at step 7", l, at)
 	}
-	// An update after training decides nothing.
+	if _, at := s.Store().Get(5); at != NeverScored {
+		t.Errorf("store has kept sample 5 at step %d, want it forgotten", at)
+	}
+	// A training step's losses, from before its update, decide nothing
+	// and are not kept either.
 	wantActs(t, step(t, s, Scored{Worker: 2, Epoch: 1, Seq: 0, IDs: []int{5}, Losses: []float32{1.5}, Step: 7}))
-	if l, _ := s.Store().Get(5); l != 1.5 {
-		t.Errorf("store has sample 5 at %v after the update, want 1.5", l)
+	if _, at := s.Store().Get(5); at != NeverScored {
+		t.Errorf("store has trained sample 5 at step %d, want it forgotten", at)
 	}
 }
 
@@ -79,16 +83,17 @@ func TestSelectorFilterReusesFreshLosses(t *testing.T) {
 		"score-first worker=0 epoch=1 seq=0 rows=[0 1 2]")
 	wantActs(t, step(t, s, Scored{Worker: 0, Epoch: 1, Seq: 0, IDs: []int{0, 1, 2}, Losses: []float32{3, 0.5, 2}, Step: 1, Decide: true}),
 		"keep worker=0 epoch=1 seq=0 rows=[0 2]")
-	// At step 6 samples 0 and 2 are 5 steps old, still fresh; 9 is new.
-	wantActs(t, step(t, s, Ask{Worker: 0, Epoch: 1, Seq: 1, IDs: []int{2, 9, 0}, Step: 6}),
-		"score-first worker=0 epoch=1 seq=1 rows=[1]")
-	wantActs(t, step(t, s, Scored{Worker: 0, Epoch: 1, Seq: 1, IDs: []int{9}, Losses: []float32{0.1}, Step: 6, Decide: true}),
-		"keep worker=0 epoch=1 seq=1 rows=[0 2]")
+	// At step 6 sample 1 is 5 steps old, still fresh; 9 is new, and 0
+	// and 2 were trained on since their losses were measured.
+	wantActs(t, step(t, s, Ask{Worker: 0, Epoch: 1, Seq: 1, IDs: []int{2, 9, 1, 0}, Step: 6}),
+		"score-first worker=0 epoch=1 seq=1 rows=[0 1 3]")
+	wantActs(t, step(t, s, Scored{Worker: 0, Epoch: 1, Seq: 1, IDs: []int{2, 9, 0}, Losses: []float32{0.8, 0.1, 1.2}, Step: 6, Decide: true}),
+		"keep worker=0 epoch=1 seq=1 rows=[3]")
 	// Every loss fresh: decided without a forward pass.
-	wantActs(t, step(t, s, Ask{Worker: 0, Epoch: 1, Seq: 2, IDs: []int{9, 1, 0}, Step: 6}),
-		"keep worker=0 epoch=1 seq=2 rows=[2]")
-	// At step 7 samples 0, 1 and 2 are too old.
-	wantActs(t, step(t, s, Ask{Worker: 0, Epoch: 1, Seq: 3, IDs: []int{9, 0}, Step: 7}),
+	wantActs(t, step(t, s, Ask{Worker: 0, Epoch: 1, Seq: 2, IDs: []int{9, 1, 2}, Step: 6}),
+		"keep worker=0 epoch=1 seq=2 rows=[]")
+	// At step 7 samples 1 is too old; 9 and 2 are not.
+	wantActs(t, step(t, s, Ask{Worker: 0, Epoch: 1, Seq: 3, IDs: []int{9, 1, 2}, Step: 7}),
 		"score-first worker=0 epoch=1 seq=3 rows=[1]")
 }
 
@@ -130,8 +135,8 @@ func TestSelectorFilterProtocolErrors(t *testing.T) {
 	// The errors changed nothing: the right scores still settle it.
 	wantActs(t, step(t, s, Scored{Worker: 0, Epoch: 1, Seq: 0, IDs: []int{0, 1, 2}, Losses: []float32{1, 2, 3}, Step: 1, Decide: true}),
 		"keep worker=0 epoch=1 seq=0 rows=[1 2]")
-	if _, at := s.Store().Get(1); at != 1 {
-		t.Errorf("sample 1 stored at step %d, want 1 (an erroneous event wrote to the store)", at)
+	if l, at := s.Store().Get(0); l != 1 || at != 1 {
+		t.Errorf("sample 0 stored as %v at step %d, want 1 at step 1 (an erroneous event wrote to the store)", l, at)
 	}
 }
 

@@ -51,6 +51,11 @@ func (s *ScoreStore) Record(id int, loss float32, step int64) bool {
 	return true
 }
 
+// Forget drops sample id's loss, so that it counts as never scored: a loss
+// measured just before a step trained on the sample says little about it
+// after that step.
+func (s *ScoreStore) Forget(id int) { s.loss[id], s.at[id] = 0, NeverScored }
+
 // Get returns sample id's loss and the step it was measured at, NeverScored
 // if it has none.
 func (s *ScoreStore) Get(id int) (loss float32, step int64) { return s.loss[id], s.at[id] }

@@ -25,6 +25,7 @@ const benchUsage = `Usage:
   troupe bench gemm [--threads T] [--impl auto|avx512|avx2|generic] [--json]
   troupe bench augment [--augment LIST] [--seconds S] [--json]
   troupe bench select [--select LIST] [--target A] [--epochs CAP] [--threads T] [--json]
+  troupe bench cluster [--modes none,fp16,bf16,int8,topk:0.01] [--workers 1,2] [--ps P] [--steps S] [--json]
   troupe bench gemm --device cuda [--sizes 4096,8192] [--precision fp32,tf32,bf16] [--reps R] [--json]
 `
 
@@ -44,8 +45,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchAugment(ctx, args[1:], stdout, stderr)
 	case "select":
 		return runBenchSelect(ctx, args[1:], stdout, stderr)
+	case "cluster":
+		return runBenchCluster(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline, gemm, augment, select): %w", args[0], errUsage)
+	return fmt.Errorf("bench: unknown benchmark %q (want train, pipeline, gemm, augment, select, cluster): %w", args[0], errUsage)
 }
 
 // benchTrainResult is the JSON line of `troupe bench train`.

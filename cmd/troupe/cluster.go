@@ -55,17 +55,15 @@ func (c *clusterFlags) bind(fs *flag.FlagSet) {
 
 // runCluster trains job as the coordinator of c.nodes nodes.
 func runCluster(ctx context.Context, c *clusterFlags, job spec.Job, trainSet, testSet *data.Dataset, rep *reporter, stderr io.Writer, from *train.Loaded, log zerolog.Logger) (train.Result, error) {
-	switch {
-	case from != nil:
-		return train.Result{}, fmt.Errorf("--resume with --nodes is not supported yet: %w", errUsage)
-	case job.Device == spec.CUDA:
+	if job.Device == spec.CUDA {
 		return train.Result{}, fmt.Errorf("--nodes trains on the CPU: use --device cpu: %w", errUsage)
 	}
 	cfg, err := actors.ConfigFromJob(job)
 	if err != nil {
 		return train.Result{}, err
 	}
-	cfg.Observer = rep
+	// A resumed job's shards on nodes get the checkpoint from here.
+	cfg.Observer, cfg.From = rep, from
 	coord, err := cluster.Listen(cluster.CoordinatorConfig{Endpoint: c.endpoint(stderr, job.JSON), Nodes: c.nodes})
 	if err != nil {
 		return train.Result{}, err
@@ -76,5 +74,6 @@ func runCluster(ctx context.Context, c *clusterFlags, job spec.Job, trainSet, te
 		return train.Result{}, err
 	}
 	res, _, err := coord.Train(ctx, cfg, trainSet, testSet)
+	rep.replayed = coord.ReplayedSteps()
 	return res, err
 }

@@ -33,6 +33,10 @@ type epochEvent struct {
 	// Stages holds the actor pipeline's per-stage metrics (absent for the
 	// plain loop).
 	Stages []stageEvent `json:"stages,omitempty"`
+	// BytesPerStep is the gradient bytes a replica pushed per step, as
+	// encoded for the wire, averaged over the replicas (absent for the
+	// plain loop).
+	BytesPerStep float64 `json:"bytes_per_step,omitempty"`
 }
 
 // stageEvent is one pipeline stage's metrics for an epoch.
@@ -40,9 +44,10 @@ type stageEvent struct {
 	Stage         string  `json:"stage"`
 	SamplesPerSec float64 `json:"samples_per_sec"`
 	QueueDepth    int     `json:"queue_depth"`
-	WaitFraction  float64 `json:"wait_fraction"`       // share of the epoch spent waiting for upstream
-	Forwarded     uint64  `json:"forwarded,omitempty"` // data selection: samples given a backward pass
-	Dropped       uint64  `json:"dropped,omitempty"`   // and skipped
+	WaitFraction  float64 `json:"wait_fraction"`            // share of the epoch spent waiting for upstream
+	Forwarded     uint64  `json:"forwarded,omitempty"`      // data selection: samples given a backward pass
+	Dropped       uint64  `json:"dropped,omitempty"`        // and skipped
+	BytesPerStep  float64 `json:"bytes_per_step,omitempty"` // a replica: gradient bytes pushed per step
 }
 
 // doneEvent is the --json line at the end of a run.
@@ -61,6 +66,11 @@ type doneEvent struct {
 	ForwardSamples  uint64   `json:"forward_samples"`
 	BackwardSamples uint64   `json:"backward_samples"`
 	SecondsToTarget *float64 `json:"seconds_to_target"`
+	// BytesPerStep is the epochs' bytes_per_step over the whole run.
+	BytesPerStep float64 `json:"bytes_per_step,omitempty"`
+	// ReplayedSteps counts the optimizer steps a job placed on nodes
+	// trained again after losing a ps node (from its last checkpoint).
+	ReplayedSteps int `json:"replayed_steps,omitempty"`
 }
 
 // reporter turns a run's events into terminal output, --json lines and the
@@ -73,7 +83,12 @@ type reporter struct {
 	metrics *os.File
 	epochs  []train.EpochReport
 	stages  []stageEvent // from the pipeline, for the next Epoch call
-	passes  passTotals
+	// bytesPerStep is the epoch's, for the next Epoch call; pushes holds
+	// the run's pushed bytes and steps.
+	bytesPerStep float64
+	pushes       actors.Stage
+	passes       passTotals
+	replayed     int // steps replayed after a lost ps node (cluster.go)
 }
 
 // passTotals adds up the run's forward and backward passes, and when it
@@ -90,7 +105,8 @@ type passTotals struct {
 func (r *reporter) EpochMetrics(_ int, m actors.Metrics) {
 	r.stages = r.stages[:0]
 	add := func(s actors.Stage) {
-		r.stages = append(r.stages, stageEvent{Stage: s.Name, SamplesPerSec: s.SamplesPerSec, QueueDepth: s.QueueDepth, WaitFraction: s.WaitFraction, Forwarded: s.Forwarded, Dropped: s.Dropped})
+		r.stages = append(r.stages, stageEvent{Stage: s.Name, SamplesPerSec: s.SamplesPerSec, QueueDepth: s.QueueDepth, WaitFraction: s.WaitFraction, Forwarded: s.Forwarded, Dropped: s.Dropped,
+			BytesPerStep: s.BytesPerStep()})
 	}
 	add(m.Loader)
 	for _, group := range [][]actors.Stage{m.Augmenters, m.Workers, m.Shards} {
@@ -98,8 +114,11 @@ func (r *reporter) EpochMetrics(_ int, m actors.Metrics) {
 			add(s)
 		}
 	}
+	r.bytesPerStep = m.BytesPerStep()
 	r.passes.metered = true
 	for _, w := range m.Workers {
+		r.pushes.Steps += w.Steps
+		r.pushes.PushBytes += w.PushBytes
 		r.passes.forward += w.ForwardSamples
 		r.passes.backward += w.BackwardSamples
 	}
@@ -172,7 +191,7 @@ func (r *reporter) Epoch(e train.EpochReport) error {
 	}
 	ev := epochEvent{Event: "epoch", Epoch: e.Epoch, TrainLoss: e.TrainLoss, TestAccuracy: e.TestAccuracy,
 		SamplesPerSec: e.SamplesPerSec, TestLoss: e.TestLoss, LR: e.LR, Step: e.Step,
-		TrainSeconds: e.TrainSeconds, EvalSeconds: e.EvalSeconds, Stages: r.stages}
+		TrainSeconds: e.TrainSeconds, EvalSeconds: e.EvalSeconds, Stages: r.stages, BytesPerStep: r.bytesPerStep}
 	if err := r.emit(ev); err != nil {
 		return err
 	}
@@ -190,6 +209,8 @@ func (r *reporter) Epoch(e train.EpochReport) error {
 
 func (r *reporter) done(d doneEvent) error {
 	d.ForwardSamples, d.BackwardSamples, d.SecondsToTarget = r.passes.forward, r.passes.backward, r.passes.toTarget
+	d.BytesPerStep = r.pushes.BytesPerStep()
+	d.ReplayedSteps = r.replayed
 	if err := r.emit(d); err != nil {
 		return err
 	}

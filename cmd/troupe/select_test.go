@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -67,7 +68,7 @@ func TestBenchSelectJSON(t *testing.T) {
 		if ev["bench"] != "select" || ev["select"] != want {
 			t.Errorf("line %d: %v, want strategy %s", i, ev, want)
 		}
-		for _, k := range []string{"forward_samples", "backward_samples", "seconds_to_target", "test_accuracy", "backward_ratio_vs_uniform", "time_ratio_vs_uniform"} {
+		for _, k := range []string{"forward_samples", "backward_samples", "seconds_to_target", "test_accuracy", "backward_ratio_vs_uniform", "time_ratio_vs_uniform", "steps", "eval_every", "lr"} {
 			if _, ok := ev[k].(float64); !ok {
 				t.Errorf("%s: %q is not a number: %v", want, k, ev)
 			}
@@ -78,5 +79,37 @@ func TestBenchSelectJSON(t *testing.T) {
 	}
 	if code, _, _ := run(t, "bench", "select", "--data", dir, "--select", "uniform,best"); code != 2 {
 		t.Errorf("an unknown strategy exits %d, want 2", code)
+	}
+}
+
+// TestTrainEvalEvery checks the eval lines --eval-every adds, in the
+// pipeline and in the plain loop, and that the done event takes its passes
+// and seconds_to_target from the first one reaching the target.
+func TestTrainEvalEvery(t *testing.T) {
+	dir := synthMNIST(t, 640, 200)
+	for _, workers := range []string{"0", "1"} {
+		t.Run("workers "+workers, func(t *testing.T) {
+			code, stdout, stderr := run(t, "train", "--data", dir, "--out", "", "--epochs", "2", "--batch", "32", "--json",
+				"--threads", "1", "--workers", workers, "--eval-every", "3", "--target-accuracy", "0.5")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			evs := decodeLines(t, stdout)
+			// An easy task passes 50 % by step 3: one eval line, the
+			// epoch it cut short, and done.
+			if len(evs) != 3 || evs[0]["event"] != "eval" || evs[1]["event"] != "epoch" || evs[2]["event"] != "done" {
+				t.Fatalf("lines %v, want eval, epoch and done", evs)
+			}
+			ev, done := evs[0], evs[2]
+			if ev["step"] != 3.0 || ev["backward_samples"] != 96.0 || ev["forward_samples"] != 96.0 {
+				t.Errorf("eval line %v, want step 3 after 96 samples", ev)
+			}
+			if done["backward_samples"] != 96.0 || done["seconds_to_target"] != ev["seconds"] || evs[1]["step"] != 3.0 {
+				t.Errorf("done %v after epoch %v, want the eval line's 96 samples, step and seconds (%v)", done, evs[1], ev["seconds"])
+			}
+		})
+	}
+	if code, _, stderr := run(t, "train", "--data", dir, "--out", "", "--eval-every", "-1"); code == 0 || !strings.Contains(stderr, "eval_every") {
+		t.Errorf("--eval-every -1 exits %d with %q, want an error naming eval_every", code, stderr)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/troupe-ml/troupe/actors"
+	"github.com/troupe-ml/troupe/engine/compress"
 	"github.com/troupe-ml/troupe/engine/data"
 	"github.com/troupe-ml/troupe/engine/gpu"
 	"github.com/troupe-ml/troupe/engine/nn"
@@ -70,9 +71,15 @@ func newTrainFlags() *trainFlags {
 	fs.Float64Var(&j.SelectPressureEnd, "select-pressure-end", j.SelectPressureEnd, "loss-rank: selection pressure at the end of the run")
 	fs.Float64Var(&j.SelectSmoothing, "select-smoothing", j.SelectSmoothing, "importance: share of the uniform distribution in the sampling mix")
 	fs.Float64Var(&j.SelectFraction, "select-fraction", j.SelectFraction, "loss-rank, importance: share of each batch drawn for the backward pass")
-	fs.Float64Var(&j.TargetAccuracy, "target-accuracy", j.TargetAccuracy, "stop after the first epoch whose test accuracy reaches this (0: off)")
+	fs.Float64Var(&j.TargetAccuracy, "target-accuracy", j.TargetAccuracy, "stop after the first evaluation whose test accuracy reaches this (0: off)")
+	fs.IntVar(&j.EvalEvery, "eval-every", j.EvalEvery, "also evaluate every N optimizer steps, with an eval event (0: at epoch ends only)")
 	enumFlag(fs, "device", "where to train: cpu, cuda (an NVIDIA GPU)", &j.Device, spec.ParseDevice)
 	fs.IntVar(&j.Prefetch, "prefetch", j.Prefetch, "batches in flight per worker (pipeline)")
+	fs.Func("compress", "gradient compression of the pipeline's pushes: none, fp16, bf16, int8, topk:FRACTION (default "+j.Compress+")", func(v string) error {
+		_, err := compress.Parse(v)
+		j.Compress = v
+		return err
+	})
 	fs.Uint64Var(&j.Seed, "seed", j.Seed, "random seed for initialisation, data order and dropout")
 	fs.IntVar(&j.Threads, "threads", j.Threads, "CPU threads (0: all cores)")
 	fs.StringVar(&j.Data, "data", j.Data, "directory holding the MNIST IDX files (default: $TROUPE_DATA, then the GoMNIST module copy)")
@@ -176,8 +183,12 @@ func (f *trainFlags) resolve() (spec.Job, error) {
 			job.SelectFraction = f.job.SelectFraction
 		case "target-accuracy":
 			job.TargetAccuracy = f.job.TargetAccuracy
+		case "eval-every":
+			job.EvalEvery = f.job.EvalEvery
 		case "prefetch":
 			job.Prefetch = f.job.Prefetch
+		case "compress":
+			job.Compress = f.job.Compress
 		case "seed":
 			job.Seed = f.job.Seed
 		case "threads":
@@ -282,6 +293,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		if job.Augment != "" || job.Select != spec.Uniform {
 			return fmt.Errorf("augment and select need the actor pipeline: use --workers 1 or more: %w", errUsage)
+		}
+		if m, _ := compress.Parse(job.Compress); m.Kind != compress.None {
+			return fmt.Errorf("compress compresses the actor pipeline's pushes: use --workers 1 or more: %w", errUsage)
 		}
 		res, err = train.RunFrom(ctx, job, trainSet, testSet, nil, rep, f.from)
 	}

@@ -98,15 +98,17 @@ func TestEncodeIsDeterministic(t *testing.T) {
 // TestExactBytes pins the byte layout against a file assembled by hand from
 // the format description.
 func TestExactBytes(t *testing.T) {
-	header := `{"__metadata__":{"format":"pt"},` +
+	// The checksum is the CRC-32C of the 12 data bytes below, computed
+	// apart from this package.
+	header := `{"__metadata__":{"format":"pt","troupe.checksum":"crc32c:86739cf2"},` +
 		`"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},` +
 		`"b":{"dtype":"F32","shape":[],"data_offsets":[8,12]}}`
-	// 138 bytes of JSON, padded with 6 spaces to 144 so data is 8-aligned.
-	if len(header) != 138 {
+	// 174 bytes of JSON, padded with 2 spaces to 176 so data is 8-aligned.
+	if len(header) != 174 {
 		t.Fatalf("test header is %d bytes; recount the padding", len(header))
 	}
-	want := []byte{144, 0, 0, 0, 0, 0, 0, 0}
-	want = append(want, header+"      "...)
+	want := []byte{176, 0, 0, 0, 0, 0, 0, 0}
+	want = append(want, header+"  "...)
 	want = append(want,
 		0x00, 0x00, 0x80, 0x3f, // 1.0
 		0x00, 0x00, 0x00, 0xc0, // -2.0

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"slices"
@@ -97,6 +98,7 @@ func Decode(r io.ReaderAt, size int64, name string) (tensors []Tensor, meta map[
 
 	tensors = make([]Tensor, len(entries))
 	var buf []byte
+	var sum uint32 // CRC-32C of the data section, in data order
 	for i, e := range entries {
 		data := make([]float32, e.length)
 		for done := 0; done < e.length; {
@@ -106,9 +108,13 @@ func Decode(r io.ReaderAt, size int64, name string) (tensors []Tensor, meta map[
 				return fail("tensor %q: reading data: %w", e.name, err)
 			}
 			e.dtype.decode(data[done:done+k], buf)
+			sum = crc32.Update(sum, castagnoli, buf)
 			done += k
 		}
 		tensors[i] = Tensor{Name: e.name, Shape: e.shape, Data: data}
+	}
+	if meta, err = verifyChecksum(meta, sum); err != nil {
+		return fail("%w", err)
 	}
 	return tensors, meta, nil
 }

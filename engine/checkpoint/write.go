@@ -21,9 +21,12 @@ const metadataKey = "__metadata__"
 // Encode writes tensors (as F32, in the given order) and meta to w in
 // safetensors format. It checks every tensor before writing a byte, so a bad
 // tensor leaves w untouched. The output is deterministic: header entries in
-// tensor order, metadata keys sorted.
+// tensor order, metadata keys sorted. The metadata gains ChecksumKey.
 func Encode(w io.Writer, tensors []Tensor, meta map[string]string) error {
-	hdr, err := header(tensors, meta)
+	if _, err := header(tensors, meta); err != nil {
+		return err // before the checksum's pass over the data
+	}
+	hdr, err := header(tensors, withChecksum(tensors, meta))
 	if err != nil {
 		return err
 	}

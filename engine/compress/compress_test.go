@@ -324,3 +324,20 @@ func BenchmarkEncode(b *testing.B) {
 		})
 	}
 }
+
+// FuzzParse: Parse never panics, and a mode it accepts spells itself back.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "none", "fp16", "bf16", "int8", "topk:0.01", "topk:1", "topk:0", "topk:nan", "topk:1e-300", " int8 ", "topk:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := Parse(s)
+		if err != nil {
+			return
+		}
+		back, err := Parse(m.String())
+		if err != nil || back != m {
+			t.Fatalf("Parse(%q) = %v, which parses back as %v (%v)", s, m, back, err)
+		}
+	})
+}

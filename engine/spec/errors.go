@@ -27,7 +27,8 @@ func (e *FieldError) Error() string {
 	if e.Field != "" {
 		parts = append(parts, e.Field)
 	}
-	parts = append(parts, e.Err.Error())
+	// Decoders' messages may span lines; an error names its field on one.
+	parts = append(parts, strings.ReplaceAll(e.Err.Error(), "\n", " "))
 	return strings.Join(parts, ": ")
 }
 

@@ -19,6 +19,7 @@ func FuzzParse(f *testing.F) {
 		{"model_spec:\n  input: [1, 28, 28]\n  layers:\n    - {type: conv2d, out: 6, kernel: 5}\n    - {type: relu}\n    - {type: flatten}\n    - {type: linear, out: 10}\n", true},
 		{"lr: &v 2.5\nbatch: *v\n<<: {seed: 3}\n", true},
 		{"lr: 1\n---\nlr: 2\n", true},
+		{"!%0A", true}, // a YAML error message that spans two lines
 		{"learning_rate: 3\nbatch: [1]\n", true},
 		{"", true},
 		{`{"epochs": 3, "lr": 0.1, "schedule": "step", "step_epochs": 2}`, false},

@@ -42,10 +42,13 @@ type Job struct {
 	Epochs    int `json:"epochs" yaml:"epochs"`
 	Batch     int `json:"batch" yaml:"batch"`
 	EvalBatch int `json:"eval_batch" yaml:"eval_batch"`
-	// TargetAccuracy, when above 0, ends training after the first epoch
-	// whose test accuracy reaches it; Epochs stays the cap and the
-	// schedule's length.
+	// TargetAccuracy, when above 0, ends training after the first
+	// evaluation whose test accuracy reaches it; Epochs stays the cap and
+	// the schedule's length.
 	TargetAccuracy float64 `json:"target_accuracy" yaml:"target_accuracy"`
+	// EvalEvery, when above 0, also evaluates on the test set every that
+	// many optimizer steps, not only at epoch ends.
+	EvalEvery int `json:"eval_every" yaml:"eval_every"`
 
 	LR          float64   `json:"lr" yaml:"lr"`
 	Optimizer   Optimizer `json:"optimizer" yaml:"optimizer"`
@@ -74,6 +77,9 @@ type Job struct {
 	Augmenters int       `json:"augmenters" yaml:"augmenters"` // augmenter actors
 	Select     Selection `json:"select" yaml:"select"`         // uniform, selective-backprop, loss-rank, importance
 	Prefetch   int       `json:"prefetch" yaml:"prefetch"`     // batches in flight per worker
+	// Compress is how replicas encode their gradient pushes (compress.Parse:
+	// none, fp16, bf16, int8, topk:F); empty means none.
+	Compress string `json:"compress" yaml:"compress"`
 
 	// Online data selection (docs/selection.md); unused with select uniform.
 	ScoreStaleness    int     `json:"score_staleness" yaml:"score_staleness"`         // optimizer steps a stored loss stays usable
@@ -126,6 +132,7 @@ func Default() Job {
 		Augmenters: 2,
 		Select:     Uniform,
 		Prefetch:   4,
+		Compress:   "none",
 		Device:     CPU,
 
 		ScoreStaleness:    3000,

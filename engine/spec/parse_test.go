@@ -195,8 +195,8 @@ func fullJob() Job {
 		Schedule: Step, WarmupEpochs: 0.5, StepEpochs: 3, Gamma: 0.5, MinLR: 1e-5,
 		ClipNorm: 1.5, LabelSmoothing: 0.1,
 		Workers: 4, PSShards: 2, Sync: SSP, Staleness: 2, Augment: "affine(degrees=15),elastic",
-		Augmenters: 3, Select: SelectiveBackprop, Prefetch: 4,
-		TargetAccuracy: 0.99, ScoreStaleness: 7, SelectBeta: 2, SelectPressure: 50, SelectPressureEnd: 2,
+		Augmenters: 3, Select: SelectiveBackprop, Prefetch: 4, Compress: "topk:0.01",
+		TargetAccuracy: 0.99, EvalEvery: 250, ScoreStaleness: 7, SelectBeta: 2, SelectPressure: 50, SelectPressureEnd: 2,
 		SelectSmoothing: 0.25, SelectFraction: 0.5,
 		Seed: 1<<64 - 1, Threads: 3, Data: "data/cifar", Out: "runs/x", JSON: true,
 	}

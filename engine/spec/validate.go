@@ -2,11 +2,12 @@ package spec
 
 import (
 	"fmt"
-
-	"github.com/troupe-ml/troupe/engine/augment"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/troupe-ml/troupe/engine/augment"
+	"github.com/troupe-ml/troupe/engine/compress"
 )
 
 // Validate reports every invalid value in j, each as a *FieldError naming the
@@ -29,6 +30,7 @@ func (j *Job) Validate() error {
 	}
 	c.intMin("batch", j.Batch, 1)
 	c.intMin("eval_batch", j.EvalBatch, 1)
+	c.intMin("eval_every", j.EvalEvery, 0)
 
 	c.float("lr", j.LR, above(0))
 	enumCheck(&c, "optimizer", j.Optimizer, Optimizers())
@@ -64,6 +66,9 @@ func (j *Job) Validate() error {
 	c.intMin("augmenters", j.Augmenters, 1)
 	enumCheck(&c, "select", j.Select, Selections())
 	c.intMin("prefetch", j.Prefetch, 1)
+	if _, err := compress.Parse(j.Compress); err != nil {
+		c.add("compress", "%s", strings.TrimPrefix(err.Error(), "compress: "))
+	}
 	j.validateSelection(&c)
 
 	c.float("clip_norm", j.ClipNorm, atLeast(0))

@@ -112,6 +112,7 @@ func RunFrom(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset,
 		var lossSum float64
 		var samples, batch int
 		var lr float32
+		var reached *Eval // a mid-epoch evaluation that reached the target
 		for {
 			n, ok := loader.Next(x, y)
 			if !ok {
@@ -131,13 +132,29 @@ func RunFrom(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset,
 			if obs != nil {
 				obs.Progress(Progress{Epoch: epoch, Batch: batch, Batches: loader.BatchesPerEpoch(), Loss: st.Loss, LR: st.LR, Samples: samples, Elapsed: time.Since(start)})
 			}
+			if batch < loader.BatchesPerEpoch() && EvalDue(job, tr.StepCount()) {
+				n := uint64(totalSamples + samples)
+				ev, took, err := midEval(eval, tr.Model(), testSet, job, obs, EvalReport{Epoch: epoch, Step: tr.StepCount(),
+					ForwardSamples: n, BackwardSamples: n, Seconds: (totalTime + time.Since(start)).Seconds()})
+				if err != nil {
+					return res, err
+				}
+				start = start.Add(took) // evaluation is not training time
+				if job.TargetReached(ev.Accuracy) {
+					// The target ends the epoch, and the run, early.
+					reached = &ev
+					break
+				}
+			}
 		}
 		trainTime := time.Since(start)
 		totalSamples += samples
 		totalTime += trainTime
 		evalStart := time.Now()
-		ev, err := eval.Evaluate(tr.Model(), testSet, job.EvalBatch)
-		if err != nil {
+		var ev Eval
+		if reached != nil {
+			ev = *reached
+		} else if ev, err = eval.Evaluate(tr.Model(), testSet, job.EvalBatch); err != nil {
 			return res, err
 		}
 		rep := EpochReport{
@@ -148,7 +165,16 @@ func RunFrom(ctx context.Context, job spec.Job, trainSet, testSet *data.Dataset,
 		}
 		res.Epochs = append(res.Epochs, rep)
 		res.SamplesPerSec = float64(totalSamples) / totalTime.Seconds()
-		if job.Out != "" {
+		if job.EvalEvery > 0 && reached == nil {
+			n := uint64(totalSamples)
+			if err := reportEval(obs, EvalReport{Epoch: epoch, Step: rep.Step, TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
+				ForwardSamples: n, BackwardSamples: n, Seconds: totalTime.Seconds(), EvalSeconds: rep.EvalSeconds}); err != nil {
+				return res, err
+			}
+		}
+		// An epoch cut short by the target is not checkpointed: resuming
+		// from it would skip the rest of the epoch.
+		if job.Out != "" && reached == nil {
 			path := filepath.Join(job.Out, CheckpointName)
 			st := State{Job: job, Epoch: epoch, Step: tr.StepCount(), TestAccuracy: ev.Accuracy, TrainLoss: rep.TrainLoss}
 			if err := SaveCheckpoint(path, tr, st); err != nil {
