@@ -23,6 +23,7 @@ import (
 type benchSelectResult struct {
 	Bench           string   `json:"bench"`
 	Select          string   `json:"select"`
+	Seed            uint64   `json:"seed"`
 	ForwardSamples  uint64   `json:"forward_samples"`
 	BackwardSamples uint64   `json:"backward_samples"`
 	SecondsToTarget *float64 `json:"seconds_to_target"` // null: not reached within the epoch cap
@@ -57,7 +58,8 @@ func runBenchSelect(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.Float64Var(&job.WarmupEpochs, "warmup-epochs", job.WarmupEpochs, "linear warm-up of the cosine schedule, in epochs")
 	fs.IntVar(&job.Threads, "threads", 0, "CPU threads (0: all cores)")
 	fs.StringVar(&job.Data, "data", "", "MNIST directory")
-	fs.Uint64Var(&job.Seed, "seed", job.Seed, "random seed")
+	fs.Uint64Var(&job.Seed, "seed", job.Seed, "random seed (of the first run with --seeds)")
+	seeds := fs.Int("seeds", 1, "runs per strategy, with seeds seed, seed+1, …; more than one adds a summary line per strategy")
 	fs.IntVar(&job.ScoreStaleness, "score-staleness", job.ScoreStaleness, "optimizer steps a stored loss stays usable")
 	fs.Float64Var(&job.SelectBeta, "select-beta", job.SelectBeta, "selective-backprop: keep probability exponent")
 	fs.Float64Var(&job.SelectPressure, "select-pressure", job.SelectPressure, "loss-rank: selection pressure at the start")
@@ -80,30 +82,106 @@ func runBenchSelect(ctx context.Context, args []string, stdout, stderr io.Writer
 	if job.TargetAccuracy <= 0 {
 		return fmt.Errorf("bench select: --target must be in (0, 1]: %w", errUsage)
 	}
+	if *seeds < 1 {
+		return fmt.Errorf("bench select: --seeds must be ≥ 1, got %d: %w", *seeds, errUsage)
+	}
 	trainSet, testSet, restore, err := benchSetup(job)
 	defer restore()
 	if err != nil {
 		return err
 	}
-	var base *benchSelectResult
-	for _, sel := range sels {
-		r, err := benchSelectOne(ctx, job, sel, trainSet, testSet)
-		if err != nil {
-			return fmt.Errorf("bench select: %s: %w", sel, err)
+	sums := make([]benchSelectSummary, len(sels))
+	first := job.Seed
+	for k := range *seeds {
+		job.Seed = first + uint64(k)
+		var base *benchSelectResult
+		for i, sel := range sels {
+			r, err := benchSelectOne(ctx, job, sel, trainSet, testSet)
+			if err != nil {
+				return fmt.Errorf("bench select: %s, seed %d: %w", sel, job.Seed, err)
+			}
+			if sel == spec.Uniform && base == nil {
+				base = &r
+			}
+			if base != nil && base.SecondsToTarget != nil && r.SecondsToTarget != nil && r.BackwardSamples > 0 && *r.SecondsToTarget > 0 {
+				b := float64(base.BackwardSamples) / float64(r.BackwardSamples)
+				tr := *base.SecondsToTarget / *r.SecondsToTarget
+				r.BackwardRatio, r.TimeRatio = &b, &tr
+			}
+			sums[i].add(r)
+			if err := writeBench(stdout, *js, r, benchSelectText(r)); err != nil {
+				return err
+			}
 		}
-		if sel == spec.Uniform && base == nil {
-			base = &r
+	}
+	if *seeds == 1 {
+		return nil
+	}
+	for i := range sums {
+		sums[i].means()
+	}
+	for i := range sums {
+		if sels[0] == spec.Uniform {
+			sums[i].ratios(&sums[0])
 		}
-		if base != nil && base.SecondsToTarget != nil && r.SecondsToTarget != nil && r.BackwardSamples > 0 && *r.SecondsToTarget > 0 {
-			b := float64(base.BackwardSamples) / float64(r.BackwardSamples)
-			tr := *base.SecondsToTarget / *r.SecondsToTarget
-			r.BackwardRatio, r.TimeRatio = &b, &tr
-		}
-		if err := writeBench(stdout, *js, r, benchSelectText(r)); err != nil {
+		if err := writeBench(stdout, *js, sums[i], sums[i].text()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// benchSelectSummary is one strategy's summary line over the seeds of
+// `troupe bench select --seeds N`: the means over the runs that reached
+// the target, and uniform's means over this strategy's (ratios of means,
+// so that a seed with long runs weighs as much as it costs); the ratios
+// are null unless every run of both reached it.
+type benchSelectSummary struct {
+	Bench           string   `json:"bench"` // "select-summary"
+	Select          string   `json:"select"`
+	Seeds           int      `json:"seeds"`
+	Reached         int      `json:"reached"` // runs that reached the target
+	BackwardSamples float64  `json:"backward_samples_mean"`
+	SecondsToTarget float64  `json:"seconds_to_target_mean"`
+	BackwardRatio   *float64 `json:"backward_ratio_vs_uniform"`
+	TimeRatio       *float64 `json:"time_ratio_vs_uniform"`
+}
+
+func (s *benchSelectSummary) add(r benchSelectResult) {
+	s.Bench, s.Select = "select-summary", r.Select
+	s.Seeds++
+	if r.SecondsToTarget != nil {
+		s.Reached++
+		s.BackwardSamples += float64(r.BackwardSamples)
+		s.SecondsToTarget += *r.SecondsToTarget
+	}
+}
+
+// means turns the sums of the runs that reached the target into means.
+func (s *benchSelectSummary) means() {
+	if s.Reached > 0 {
+		s.BackwardSamples /= float64(s.Reached)
+		s.SecondsToTarget /= float64(s.Reached)
+	}
+}
+
+// ratios sets the ratios against uniform's summary base, when every run
+// of both reached the target.
+func (s *benchSelectSummary) ratios(base *benchSelectSummary) {
+	if s.Reached < s.Seeds || base.Reached < base.Seeds || s.BackwardSamples <= 0 || s.SecondsToTarget <= 0 {
+		return
+	}
+	b, t := base.BackwardSamples/s.BackwardSamples, base.SecondsToTarget/s.SecondsToTarget
+	s.BackwardRatio, s.TimeRatio = &b, &t
+}
+
+func (s *benchSelectSummary) text() string {
+	out := fmt.Sprintf("select %-18s over %d seeds: reached %d, mean %.0f backward samples, %.1fs to target",
+		s.Select, s.Seeds, s.Reached, s.BackwardSamples, s.SecondsToTarget)
+	if s.BackwardRatio != nil {
+		out += fmt.Sprintf("; vs uniform %.2fx fewer backward samples, %.2fx less time", *s.BackwardRatio, *s.TimeRatio)
+	}
+	return out
 }
 
 func benchSelectText(r benchSelectResult) string {
@@ -135,7 +213,7 @@ func benchSelectOne(ctx context.Context, job spec.Job, sel spec.Selection, train
 	}
 	last := res.Epochs[len(res.Epochs)-1]
 	r := benchSelectResult{
-		Bench: "select", Select: string(sel), ForwardSamples: obs.forward, BackwardSamples: obs.backward,
+		Bench: "select", Select: string(sel), Seed: job.Seed, ForwardSamples: obs.forward, BackwardSamples: obs.backward,
 		SecondsToTarget: obs.toTarget, TestAccuracy: last.TestAccuracy, Epochs: len(res.Epochs), Steps: last.Step,
 		Target: job.TargetAccuracy, EvalEvery: job.EvalEvery, Optimizer: string(job.Optimizer), Schedule: string(job.Schedule),
 		LR: job.LR, Threads: runtime.GOMAXPROCS(0),

@@ -77,6 +77,35 @@ func TestBenchSelectJSON(t *testing.T) {
 	if r := evs[0]["backward_ratio_vs_uniform"]; r != 1.0 {
 		t.Errorf("uniform's backward ratio to itself is %v, want 1", r)
 	}
+	// Two seeds: a line per strategy and seed, then a summary per strategy
+	// whose means are those of its lines.
+	code, stdout, stderr = run(t, "bench", "select", "--data", dir, "--target", "0.5", "--epochs", "2", "--threads", "1",
+		"--select", "uniform,importance", "--seeds", "2", "--seed", "5", "--json")
+	if code != 0 {
+		t.Fatalf("--seeds 2: exit %d: %s", code, stderr)
+	}
+	evs = decodeLines(t, stdout)
+	if len(evs) != 6 {
+		t.Fatalf("--seeds 2: %d lines, want 2 seeds × 2 strategies and 2 summaries:\n%s", len(evs), stdout)
+	}
+	for i, want := range []struct {
+		sel  string
+		seed float64
+	}{{"uniform", 5}, {"importance", 5}, {"uniform", 6}, {"importance", 6}} {
+		if evs[i]["bench"] != "select" || evs[i]["select"] != want.sel || evs[i]["seed"] != want.seed {
+			t.Errorf("line %d: %v, want %s with seed %v", i, evs[i], want.sel, want.seed)
+		}
+	}
+	for k, sel := range []string{"uniform", "importance"} {
+		sum := evs[4+k]
+		mean := (evs[k]["backward_samples"].(float64) + evs[2+k]["backward_samples"].(float64)) / 2
+		if sum["bench"] != "select-summary" || sum["select"] != sel || sum["seeds"] != 2.0 || sum["reached"] != 2.0 || sum["backward_samples_mean"] != mean {
+			t.Errorf("summary of %s: %v, want 2 seeds reached with mean backward samples %v", sel, sum, mean)
+		}
+	}
+	if r := evs[4]["backward_ratio_vs_uniform"]; r != 1.0 {
+		t.Errorf("uniform's summary ratio to itself is %v, want 1", r)
+	}
 	if code, _, _ := run(t, "bench", "select", "--data", dir, "--select", "uniform,best"); code != 2 {
 		t.Errorf("an unknown strategy exits %d, want 2", code)
 	}
