@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"maps"
-	"slices"
 )
 
 // ChecksumKey is the metadata key under which Encode stores a CRC-32C
@@ -21,16 +20,10 @@ func formatChecksum(sum uint32) string { return fmt.Sprintf("crc32c:%08x", sum) 
 // itself is not changed.
 func withChecksum(tensors []Tensor, meta map[string]string) map[string]string {
 	var sum uint32
-	var buf []byte
-	for _, t := range tensors {
-		for rest := t.Data; len(rest) > 0; {
-			n := min(len(rest), chunkElems)
-			buf = slices.Grow(buf[:0], 4*n)[:4*n]
-			encodeF32(buf, rest[:n])
-			sum = crc32.Update(sum, castagnoli, buf)
-			rest = rest[n:]
-		}
-	}
+	_ = encodeData(tensors, func(b []byte) error {
+		sum = crc32.Update(sum, castagnoli, b)
+		return nil
+	})
 	out := maps.Clone(meta)
 	if out == nil {
 		out = map[string]string{}

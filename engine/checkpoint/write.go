@@ -34,19 +34,32 @@ func Encode(w io.Writer, tensors []Tensor, meta map[string]string) error {
 	if _, err := bw.Write(hdr); err != nil {
 		return err
 	}
+	if err := encodeData(tensors, func(b []byte) error {
+		_, err := bw.Write(b)
+		return err
+	}); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// encodeData hands the little-endian bytes of tensors' data, in order, to
+// emit, a chunk of at most chunkElems values at a time, through one reused
+// buffer; it stops at emit's first error.
+func encodeData(tensors []Tensor, emit func([]byte) error) error {
 	var buf []byte
 	for _, t := range tensors {
 		for rest := t.Data; len(rest) > 0; {
 			n := min(len(rest), chunkElems)
 			buf = slices.Grow(buf[:0], 4*n)[:4*n]
 			encodeF32(buf, rest[:n])
-			if _, err := bw.Write(buf); err != nil {
+			if err := emit(buf); err != nil {
 				return err
 			}
 			rest = rest[n:]
 		}
 	}
-	return bw.Flush()
+	return nil
 }
 
 // chunkElems bounds the staging buffer used to convert data to bytes, so
