@@ -48,16 +48,9 @@ func waitFor(t *testing.T, p *troupeProc, s string, timeout time.Duration) {
 // takes its replica out of the shards' clocks and hands its unfinished
 // batches to the other, and the job completes its three epochs at ≥ 97.5 %.
 func TestWorkerKilledJobCompletes(t *testing.T) {
-	needMNIST(t)
-	addr, out := freeAddr(t), t.TempDir()
 	start := time.Now()
-	coord := startTroupe(t, "train", "--listen", addr, "--nodes", "3", "--workers", "2", "--ps-shards", "1",
-		"--epochs", "3", "--json", "--out", out)
-	node := func(role string) *troupeProc {
-		return startTroupe(t, "node", "--role", role, "--listen", "127.0.0.1:0", "--join", addr, "--threads", "1")
-	}
+	coord, node := startMNISTCluster(t)
 	w0, w1, ps := node("worker"), node("worker"), node("ps")
-	_ = w0
 	waitFor(t, coord, `"event":"epoch"`, 3*time.Minute)
 	// Somewhere in the second epoch, which takes several seconds.
 	delay := time.Duration(rand.IntN(2000)) * time.Millisecond
@@ -66,24 +59,13 @@ func TestWorkerKilledJobCompletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Since(start)
-	if code := coord.wait(t, 4*time.Minute); code != 0 {
-		t.Fatalf("the coordinator exited %d; stderr:\n%s", code, coord.err.String())
-	}
-	done := checkDone(t, coord, 3)
-	acc, _ := done["test_accuracy"].(float64)
+	_, acc := finishMNISTJob(t, coord)
 	t.Logf("worker killed %v into the second epoch (%.1f s after the start); test accuracy %.2f %%, %.1f s in all",
 		delay, killed.Seconds(), 100*acc, time.Since(start).Seconds())
-	if acc < 0.975 {
-		t.Errorf("test accuracy %.4f, want ≥ 0.975", acc)
-	}
 	if !strings.Contains(coord.err.String(), "replica is lost") {
 		t.Errorf("the coordinator did not log the lost replica; stderr:\n%s", coord.err.String())
 	}
-	for _, p := range []*troupeProc{w0, ps} {
-		if code := p.wait(t, time.Minute); code != 0 {
-			t.Errorf("node %v exited %d; stderr:\n%s", p.cmd.Args[1:], code, p.err.String())
-		}
-	}
+	checkNodesExit(t, w0, ps)
 }
 
 // A job placed on nodes continues from its output folder's checkpoint:
@@ -159,12 +141,48 @@ func TestWorkerRejoins(t *testing.T) {
 	if !strings.Contains(coord.err.String(), "placing the job again") {
 		t.Errorf("the job was not placed again with the new worker node; stderr:\n%s", coord.err.String())
 	}
-	for _, p := range []*troupeProc{w0, w2, ps} {
+	checkNodesExit(t, w0, w2, ps)
+	if !strings.Contains(w2.err.String(), "took the job") {
+		t.Errorf("the new worker node never took the job; its stderr:\n%s", w2.err.String())
+	}
+}
+
+// startMNISTCluster starts a coordinator for three epochs of the mlp on
+// MNIST with two replicas and one shard on three nodes that join it on
+// 127.0.0.1; node starts one such node.
+func startMNISTCluster(t *testing.T) (coord *troupeProc, node func(role string) *troupeProc) {
+	t.Helper()
+	needMNIST(t)
+	addr, out := freeAddr(t), t.TempDir()
+	coord = startTroupe(t, "train", "--listen", addr, "--nodes", "3", "--workers", "2", "--ps-shards", "1",
+		"--epochs", "3", "--json", "--out", out)
+	node = func(role string) *troupeProc {
+		return startTroupe(t, "node", "--role", role, "--listen", "127.0.0.1:0", "--join", addr, "--threads", "1")
+	}
+	return coord, node
+}
+
+// finishMNISTJob waits for coord's job to succeed with three epochs at
+// ≥ 97.5 % test accuracy and returns its done event and accuracy.
+func finishMNISTJob(t *testing.T, coord *troupeProc) (map[string]any, float64) {
+	t.Helper()
+	if code := coord.wait(t, 4*time.Minute); code != 0 {
+		t.Fatalf("the coordinator exited %d; stderr:\n%s", code, coord.err.String())
+	}
+	done := checkDone(t, coord, 3)
+	acc, _ := done["test_accuracy"].(float64)
+	if acc < 0.975 {
+		t.Errorf("test accuracy %.4f, want ≥ 0.975", acc)
+	}
+	return done, acc
+}
+
+// checkNodesExit checks that every node exits with status 0.
+func checkNodesExit(t *testing.T, nodes ...*troupeProc) {
+	t.Helper()
+	for _, p := range nodes {
 		if code := p.wait(t, time.Minute); code != 0 {
 			t.Errorf("node %v exited %d; stderr:\n%s", p.cmd.Args[1:], code, p.err.String())
 		}
-	}
-	if !strings.Contains(w2.err.String(), "took the job") {
-		t.Errorf("the new worker node never took the job; its stderr:\n%s", w2.err.String())
 	}
 }
