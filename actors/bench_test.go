@@ -75,3 +75,31 @@ func BenchmarkLoopEpoch(b *testing.B) {
 	}
 	b.ReportMetric(rate/float64(b.N), "samples/s")
 }
+
+// BenchmarkSelectEpoch trains one epoch of the bench select recipe (mlp,
+// SGD with Nesterov momentum and weight decay, constant rate 0.01, 30 % of
+// each batch trained) per iteration and strategy, for profiles of a
+// selection step's fixed costs.
+func BenchmarkSelectEpoch(b *testing.B) {
+	trainSet, testSet := synth(12800, 1), synth(100, 2)
+	for _, sel := range []spec.Selection{spec.Uniform, spec.Importance} {
+		b.Run(string(sel), func(b *testing.B) {
+			job := spec.Default()
+			job.Schedule, job.LR, job.Epochs, job.Out, job.EvalBatch = spec.Constant, 0.01, 1, "", 100
+			job.Select, job.SelectFraction = sel, 0.3
+			cfg, err := ConfigFromJob(job)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var rate float64
+			for b.Loop() {
+				pipe, _, err := Run(b.Context(), cfg, trainSet, testSet)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rate += pipe.SamplesPerSec
+			}
+			b.ReportMetric(rate/float64(b.N), "samples/s")
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/troupe-ml/troupe/engine/spec"
 	"github.com/troupe-ml/troupe/engine/tensor"
 	"github.com/troupe-ml/troupe/engine/train"
+	"github.com/troupe-ml/troupe/kernels"
 )
 
 // Defaults of the Config fields whose zero value is not meaningful.
@@ -189,5 +190,17 @@ func (p *plan) resume(from *train.Loaded, model *nn.Model) error {
 	// topology is unchanged, and the right place in the schedule when the
 	// number of workers (and so of BSP steps per epoch) changed.
 	p.from, p.base, p.first = from, from.State.Epoch*p.stepsPerEpoch, from.State.Epoch+1
+	return nil
+}
+
+// cpu returns the CPU of the replicas' backend, whose threads a shard's
+// optimizer splits long parameters across, or nil when the replicas do not
+// compute on one (several replicas in one process, a GPU). In one process
+// the shards update while their replicas wait for the new parameters, so
+// the threads are free; the CPU serialises its calls when they are not.
+func (p *plan) cpu() *kernels.CPU {
+	if b, ok := p.backend.(tensor.CPUBackend); ok {
+		return b.K
+	}
 	return nil
 }

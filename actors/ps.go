@@ -144,7 +144,7 @@ func (s *shard) start() error {
 		s.params = append(s.params, optim.Param{Name: g.name, Data: data, Grad: make([]float32, len(data)), NoDecay: g.noDecay})
 	}
 	var err error
-	if s.opt, err = train.NewOptimizerFor(s.p.job, s.params); err != nil {
+	if s.opt, err = train.NewOptimizerOn(s.p.job, s.params, s.p.cpu()); err != nil {
 		return err
 	}
 	if err := s.resumeState(); err != nil {
@@ -394,7 +394,7 @@ func (s *shard) rebind(grads [][]float32) error {
 			ps[i].Grad = grads[i]
 		}
 	}
-	opt, err := train.NewOptimizerFor(s.p.job, ps)
+	opt, err := train.NewOptimizerOn(s.p.job, ps, s.p.cpu())
 	if err != nil {
 		return err
 	}

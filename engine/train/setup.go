@@ -56,6 +56,13 @@ func NewOptimizerFor(job spec.Job, ps []optim.Param) (optim.Optimizer, error) {
 	return newOptimizer(job, ps, nil)
 }
 
+// NewOptimizerOn is NewOptimizerFor with a CPU whose threads SGD splits
+// long parameters across, as the plain loop's optimizer does (nil: the
+// calling goroutine alone). The result is the same bit for bit either way.
+func NewOptimizerOn(job spec.Job, ps []optim.Param, cpu *kernels.CPU) (optim.Optimizer, error) {
+	return newOptimizer(job, ps, cpu)
+}
+
 // newOptimizer is NewOptimizerFor with the CPU pool SGD may split large
 // parameters across (nil: the calling goroutine); results are the same
 // either way.
