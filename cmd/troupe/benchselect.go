@@ -45,7 +45,7 @@ type benchSelectResult struct {
 // passes and the training time each needed. The job is the default one
 // with the comparison's settings (benchSelectJob), the same for every
 // strategy.
-func runBenchSelect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runBenchSelect(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	job := benchSelectJob()
 	fs := flag.NewFlagSet("bench select", flag.ContinueOnError)
 	fs.StringVar(&job.Model, "model", job.Model, "model preset: "+strings.Join(nn.PresetNames(), ", "))
@@ -68,6 +68,7 @@ func runBenchSelect(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.Float64Var(&job.SelectFraction, "select-fraction", job.SelectFraction, "loss-rank, importance: share of each batch drawn")
 	list := fs.String("select", "uniform,selective-backprop,loss-rank,importance", "strategies to compare, uniform first")
 	js := fs.Bool("json", false, "print JSON lines")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -90,6 +91,15 @@ func runBenchSelect(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(*profile)
+	if err != nil {
+		return fmt.Errorf("bench select: %w", err)
+	}
+	defer func() {
+		if perr := stopProfile(); perr != nil && err == nil {
+			err = fmt.Errorf("bench select: %w", perr)
+		}
+	}()
 	sums := make([]benchSelectSummary, len(sels))
 	first := job.Seed
 	for k := range *seeds {
