@@ -7,7 +7,9 @@ import "github.com/troupe-ml/troupe/kernels"
 // implements the same methods over device memory.
 type Backend interface {
 	Device() Device
-	// Gemm computes C = alpha·op(A)·op(B) + beta·C.
+	// Gemm computes C = alpha·op(A)·op(B) + beta·C. With beta 0 it must
+	// not read C, as in BLAS: the backward pass overwrites stale
+	// gradients that way, and NaN in them must not leak.
 	Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 	// Im2col unfolds one image [c,h,w] into columns [c·kh·kw, oh·ow].
 	Im2col(src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW int, dst []float32)

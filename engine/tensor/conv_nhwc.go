@@ -218,7 +218,7 @@ func (t *convTask) backwardCL(part, lo, hi int) {
 		}
 		if t.x.requiresGrad {
 			t.inputGradCL(g, b)
-			kernels.Axpy(1, b.dx, t.x.Grad[i*c*hw:(i+1)*c*hw])
+			setOrAddAll(t.x.Grad[i*c*hw:(i+1)*c*hw], b.dx, t.set.x)
 		}
 	}
 }
@@ -268,7 +268,7 @@ func (t *convTask) reduceCL(parts int) {
 		kernels.Axpy(1, b.db, sum.db)
 	}
 	if t.bias != nil && t.bias.requiresGrad {
-		kernels.Axpy(1, sum.db, t.bias.Grad)
+		setOrAddAll(t.bias.Grad, sum.db, t.set.bias)
 	}
 	if !t.w.requiresGrad {
 		return
@@ -279,6 +279,10 @@ func (t *convTask) reduceCL(parts int) {
 	tw, tw2 := t.tw[:kk*o*c], t.tw[kk*o*c:]
 	for k := range kk {
 		transposeBlocked(c, o, sum.dw[k*c*o:], o, tw[k*o*c:], c)
+	}
+	if t.set.w {
+		transposeBlocked(kk, o*c, tw, o*c, t.w.Grad, kk)
+		return
 	}
 	transposeBlocked(kk, o*c, tw, o*c, tw2, kk)
 	kernels.Axpy(1, tw2, t.w.Grad)

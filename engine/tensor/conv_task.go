@@ -20,6 +20,7 @@ type convTask struct {
 	g                 *Graph
 	cpu               *kernels.CPU // nil: serial, through the graph's backend
 	backward          bool
+	set               convSet
 	x, w, bias, y     *Tensor
 	stride, pad       int
 	n, c, h, wd       int
@@ -37,10 +38,10 @@ type convTask struct {
 // convolution: on the CPU backend's threads when it has several, else
 // image after image on the calling goroutine, the NCHW formulation's
 // products through the graph's backend.
-func (g *Graph) runConv(backward bool, x, w, bias, y *Tensor, stride, pad int) {
+func (g *Graph) runConv(backward bool, set convSet, x, w, bias, y *Tensor, stride, pad int) {
 	t := &g.conv
 	*t = convTask{
-		g: g, backward: backward, x: x, w: w, bias: bias, y: y, stride: stride, pad: pad,
+		g: g, backward: backward, set: set, x: x, w: w, bias: bias, y: y, stride: stride, pad: pad,
 		n: x.shape[0], c: x.shape[1], h: x.shape[2], wd: x.shape[3],
 		o: w.shape[0], kh: w.shape[2], kw: w.shape[3], oh: y.shape[2], ow: y.shape[3],
 		scratch: t.scratch, wr: t.wr, tw: t.tw,
@@ -49,7 +50,8 @@ func (g *Graph) runConv(backward bool, x, w, bias, y *Tensor, stride, pad int) {
 	parts := 1
 	be, isCPU := g.be.(CPUBackend)
 	if isCPU && be.K != nil {
-		parts = min(be.K.Threads(), t.n)
+		// At least one part, which for a batch without images does nothing.
+		parts = max(1, min(be.K.Threads(), t.n))
 		if parts > 1 {
 			t.cpu = be.K
 		}
@@ -187,6 +189,10 @@ func (t *convTask) backwardImages(part, lo, hi int) {
 		}
 		if t.x.requiresGrad { // dx += col2im(wᵀ · dy)
 			t.gemm(part, true, false, k, p, o, t.w.Data, k, dy, p, 0, dcol, p)
+			if t.set.x {
+				// col2im only adds.
+				clear(t.x.Grad[i*t.c*t.h*t.wd : (i+1)*t.c*t.h*t.wd])
+			}
 			t.col2im(i, dcol)
 		}
 		beta = 1
@@ -212,17 +218,29 @@ func (t *convTask) reduce(parts int) {
 		kernels.Axpy(1, dbp, db)
 	}
 	if t.bias != nil && t.bias.requiresGrad {
-		kernels.Axpy(1, db, t.bias.Grad)
+		setOrAddAll(t.bias.Grad, db, t.set.bias)
 	}
 	switch {
 	case !t.w.requiresGrad:
+	case t.dwTransposed() && t.set.w:
+		transposeBlocked(t.k, t.o, dwt, t.o, t.w.Grad, t.k)
 	case t.dwTransposed():
 		t.tw = grow(t.tw, t.o*t.k)
 		transposeBlocked(t.k, t.o, dwt, t.o, t.tw, t.k)
 		kernels.Axpy(1, t.tw, t.w.Grad)
 	default:
-		kernels.Axpy(1, dwt, t.w.Grad)
+		setOrAddAll(t.w.Grad, dwt, t.set.w)
 	}
+}
+
+// setOrAddAll copies src to dst, or adds it there. Adding to zeros would
+// give the same values, but read dst.
+func setOrAddAll(dst, src []float32, set bool) {
+	if set {
+		copy(dst, src)
+		return
+	}
+	kernels.Axpy(1, src, dst)
 }
 
 // dwTransposed reports whether the weight gradient is computed transposed,

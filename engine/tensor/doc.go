@@ -9,6 +9,19 @@
 // marked with [Tensor.SetRequiresGrad]; their gradients accumulate across Backward
 // calls until the caller zeroes them.
 //
+// A training step that wants one batch's gradients calls [Graph.BackwardFresh]
+// with its parameters instead of zeroing them and calling Backward: the first
+// op of the pass that writes a parameter's gradient overwrites it (a matrix
+// product with beta 0, a copy) and later ones add to it, so tied weights still
+// get the sum of their contributions, and a listed parameter the pass never
+// writes ends it at zero. The old gradients are never read. Intermediate
+// gradients start every pass the same way; ops that can only add to a
+// gradient (scatters: pooling, embeddings; sums over rows: biases of BiasAdd,
+// LayerNorm's gain and shift; broadcast operands; the rectifier's vector
+// kernel) clear it first, just before they write it. Either way the
+// gradients are those of zeroing and accumulating, up to the sign of zeros.
+// A [Backend]'s Gemm must, as BLAS does, not read C when beta is 0.
+//
 // Heavy products (matrix multiply, convolution unfolding) go through the
 // [Backend] seam, implemented for the CPU by the kernels package; a GPU backend
 // plugs in at the same place. Elementwise work is plain Go here, except the

@@ -22,7 +22,7 @@ type Graph struct {
 	apos  int
 
 	scratch []float32 // per-op temporary space, never live across ops
-	pass    uint64    // counts Backward calls, see Tensor.gradPass
+	pass    uint64    // counts Backward calls, see Graph.first
 	conv    convTask  // the convolution pass in progress, with its buffers
 	err     error
 }
@@ -178,8 +178,13 @@ func (g *Graph) record(op opKind, out, a, b, c *Tensor) *node {
 
 // Backward computes d loss / d x for every tensor x that requires a gradient
 // and was used to compute loss since the last Reset. loss must hold one value.
-// Parameter gradients are added to, not overwritten.
+// Parameter gradients are added to, not overwritten; see BackwardFresh for a
+// pass that overwrites them.
 func (g *Graph) Backward(loss *Tensor) error {
+	return g.backwardPass(loss, nil)
+}
+
+func (g *Graph) backwardPass(loss *Tensor, fresh []*Tensor) error {
 	if g.err != nil {
 		return g.err
 	}
@@ -189,31 +194,65 @@ func (g *Graph) Backward(loss *Tensor) error {
 	if !loss.requiresGrad {
 		return errors.New("tensor: Backward: loss does not depend on any tensor that requires a gradient")
 	}
-	// Intermediate gradients are zeroed lazily, each just before the
-	// first node that adds to it or reads it, rather than all up front:
-	// the memory is then still in cache when the gradient is written.
+	// No gradient is cleared up front: the first op of the pass that
+	// writes one overwrites it where it can, and an op that can only add
+	// clears it just before, when the memory is about to be touched
+	// anyway (see first and ready).
 	g.pass++
-	g.zeroGrad(loss)
+	for _, p := range fresh {
+		if p.requiresGrad {
+			p.gradGraph, p.gradPass, p.gradWritten = g, g.pass, false
+		}
+	}
+	g.first(loss)
 	loss.Grad[0] = 1
 	for i := g.npos - 1; i >= 0; i-- {
 		n := &g.nodes[i]
-		g.zeroGrad(n.out)
-		g.zeroGrad(n.a)
-		g.zeroGrad(n.b)
-		g.zeroGrad(n.c)
+		g.ready(n.out)
 		g.backward(n)
+	}
+	for _, p := range fresh {
+		if p.requiresGrad {
+			g.ready(p)
+			// Forget the graph, which the parameter would keep alive.
+			p.gradGraph = nil
+		}
 	}
 	return nil
 }
 
-// zeroGrad clears the gradient of intermediate tensor t the first time
-// the current Backward pass meets it. Leaves, whose gradients accumulate
-// across passes, are left alone.
-func (g *Graph) zeroGrad(t *Tensor) {
-	if t != nil && t.arena && t.requiresGrad && t.gradPass != g.pass {
-		clear(t.Grad)
-		t.gradPass = g.pass
+// first reports whether the op about to write t's gradient is the first
+// of this pass to do so and may overwrite it, rather than add to it, and
+// records that the gradient is written. Intermediate tensors start every
+// pass afresh; leaves only in BackwardFresh and when among its params,
+// and otherwise accumulate across passes.
+func (g *Graph) first(t *Tensor) bool {
+	if t.gradGraph == g && t.gradPass == g.pass {
+		if t.gradWritten {
+			return false
+		}
+	} else if !t.arena {
+		return false
 	}
+	t.gradGraph, t.gradPass, t.gradWritten = g, g.pass, true
+	return true
+}
+
+// ready readies t's gradient for an op that reads it or can only add to
+// it: cleared if nothing in this pass has written it yet.
+func (g *Graph) ready(t *Tensor) {
+	if g.first(t) {
+		clear(t.Grad)
+	}
+}
+
+// beta is the Gemm beta that writes t's gradient: 0, overwriting it
+// without reading it, for the first writer of the pass, else 1.
+func (g *Graph) beta(t *Tensor) float32 {
+	if g.first(t) {
+		return 0
+	}
+	return 1
 }
 
 func (g *Graph) backward(n *node) {
@@ -225,27 +264,27 @@ func (g *Graph) backward(n *node) {
 	case opAdd, opSub, opMul:
 		g.binaryBackward(n)
 	case opBiasAdd:
-		biasAddBackward(n)
+		g.biasAddBackward(n)
 	case opReshape:
-		addTo(n.a.Grad, n.out.Grad)
+		g.reshapeBackward(n)
 	case opReLU, opGELU, opTanh, opSigmoid:
-		unaryBackward(n)
+		g.unaryBackward(n)
 	case opDropout:
-		dropoutBackward(n)
+		g.dropoutBackward(n)
 	case opSum:
-		sumBackward(n)
+		g.sumBackward(n)
 	case opConv2D:
 		g.conv2DBackward(n)
 	case opMaxPool2D:
-		maxPool2DBackward(n)
+		g.maxPool2DBackward(n)
 	case opLayerNorm:
-		layerNormBackward(n)
+		g.layerNormBackward(n)
 	case opEmbedding:
-		embeddingBackward(n)
+		g.embeddingBackward(n)
 	case opSoftmaxCE:
-		softmaxCEBackward(n)
+		g.softmaxCEBackward(n)
 	case opMSE:
-		mseBackward(n)
+		g.mseBackward(n)
 	default:
 		panic(fmt.Sprintf("tensor: no backward for op %d", n.op))
 	}
@@ -257,6 +296,22 @@ func addTo(dst, src []float32) {
 	}
 	for i, v := range src {
 		dst[i] += v
+	}
+}
+
+// copyOrAdd writes src, of t's size, into t's gradient: copied by the
+// pass's first writer, else added.
+func (g *Graph) copyOrAdd(t *Tensor, src []float32) {
+	if g.first(t) {
+		copy(t.Grad, src)
+		return
+	}
+	addTo(t.Grad, src)
+}
+
+func (g *Graph) reshapeBackward(n *node) {
+	if n.a.requiresGrad {
+		g.copyOrAdd(n.a, n.out.Grad)
 	}
 }
 

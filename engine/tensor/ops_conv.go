@@ -33,7 +33,7 @@ func (g *Graph) Conv2D(x, w, bias *Tensor, stride, pad int) *Tensor {
 		nd := g.record(opConv2D, y, x, w, bias)
 		nd.ia = [8]int{stride, pad}
 	}
-	g.runConv(false, x, w, bias, y, stride, pad)
+	g.runConv(false, convSet{}, x, w, bias, y, stride, pad)
 	return y
 }
 
@@ -50,5 +50,26 @@ func fill(s []float32, v float32) {
 }
 
 func (g *Graph) conv2DBackward(nd *node) {
-	g.runConv(true, nd.a, nd.b, nd.c, nd.out, nd.ia[0], nd.ia[1])
+	x, w, bias := nd.a, nd.b, nd.c
+	if x.shape[0] == 0 {
+		// No image, no contribution, and no part to compute one.
+		if w.requiresGrad {
+			g.ready(w)
+		}
+		if bias != nil && bias.requiresGrad {
+			g.ready(bias)
+		}
+		return
+	}
+	var set convSet
+	set.x = x.requiresGrad && g.first(x)
+	set.w = w.requiresGrad && g.first(w)
+	set.bias = bias != nil && bias.requiresGrad && g.first(bias)
+	g.runConv(true, set, x, w, bias, nd.out, nd.ia[0], nd.ia[1])
+}
+
+// convSet says which gradients a backward pass of a convolution
+// overwrites rather than adds to (see Graph.first).
+type convSet struct {
+	x, w, bias bool
 }

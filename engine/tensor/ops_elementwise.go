@@ -117,26 +117,49 @@ func (g *Graph) binaryBackward(nd *node) {
 	a, b, out := nd.a, nd.b, nd.out
 	bc := broadcast("backward", a.shape, b.shape)
 	d := out.Grad
+	// An operand as large as the result meets each of its elements
+	// once, so its first writer can overwrite; a broadcast one sums
+	// several elements of d into each of its own and must start at zero.
 	if a.requiresGrad {
 		ga := a.Grad
-		switch nd.op {
-		case opAdd, opSub:
-			bc.each(func(i, ia, _ int) { ga[ia] += d[i] })
-		case opMul:
+		switch set := a.Len() == out.Len() && g.first(a); {
+		case !set:
+			g.ready(a)
+			switch nd.op {
+			case opAdd, opSub:
+				bc.each(func(i, ia, _ int) { ga[ia] += d[i] })
+			case opMul:
+				y := b.Data
+				bc.each(func(i, ia, ib int) { ga[ia] += d[i] * y[ib] })
+			}
+		case nd.op == opMul:
 			y := b.Data
-			bc.each(func(i, ia, ib int) { ga[ia] += d[i] * y[ib] })
+			bc.each(func(i, ia, ib int) { ga[ia] = d[i] * y[ib] })
+		default:
+			bc.each(func(i, ia, _ int) { ga[ia] = d[i] })
 		}
 	}
 	if b.requiresGrad {
 		gb := b.Grad
-		switch nd.op {
-		case opAdd:
-			bc.each(func(i, _, ib int) { gb[ib] += d[i] })
-		case opSub:
-			bc.each(func(i, _, ib int) { gb[ib] -= d[i] })
-		case opMul:
+		switch set := b.Len() == out.Len() && g.first(b); {
+		case !set:
+			g.ready(b)
+			switch nd.op {
+			case opAdd:
+				bc.each(func(i, _, ib int) { gb[ib] += d[i] })
+			case opSub:
+				bc.each(func(i, _, ib int) { gb[ib] -= d[i] })
+			case opMul:
+				x := a.Data
+				bc.each(func(i, ia, ib int) { gb[ib] += d[i] * x[ia] })
+			}
+		case nd.op == opAdd:
+			bc.each(func(i, _, ib int) { gb[ib] = d[i] })
+		case nd.op == opSub:
+			bc.each(func(i, _, ib int) { gb[ib] = -d[i] })
+		default:
 			x := a.Data
-			bc.each(func(i, ia, ib int) { gb[ib] += d[i] * x[ia] })
+			bc.each(func(i, ia, ib int) { gb[ib] = d[i] * x[ia] })
 		}
 	}
 }
@@ -159,12 +182,13 @@ func (g *Graph) BiasAdd(x, bias *Tensor) *Tensor {
 	return out
 }
 
-func biasAddBackward(nd *node) {
+func (g *Graph) biasAddBackward(nd *node) {
 	x, bias, d := nd.a, nd.b, nd.out.Grad
 	if x.requiresGrad {
-		addTo(x.Grad, d)
+		g.copyOrAdd(x, d)
 	}
 	if bias.requiresGrad {
+		g.ready(bias)
 		c := x.shape[1]
 		inner := x.Len() / (x.shape[0] * c)
 		for i, v := range d {
@@ -260,29 +284,44 @@ func sigmoid(v float32) float32 {
 	return float32(e / (1 + e))
 }
 
-func unaryBackward(nd *node) {
+func (g *Graph) unaryBackward(nd *node) {
 	x, y := nd.a, nd.out
 	if !x.requiresGrad {
 		return
 	}
 	gx, d := x.Grad, y.Grad
-	switch nd.op {
-	case opReLU:
+	if nd.op == opReLU {
+		// The vector kernel only adds.
+		g.ready(x)
 		kernels.ReLUBackward(x.Data, d, gx)
+		return
+	}
+	set := g.first(x)
+	switch nd.op {
 	case opGELU:
 		for i, v := range x.Data {
 			xv := float64(v)
 			pdf := math.Exp(-0.5*xv*xv) / math.Sqrt(2*math.Pi)
-			gx[i] += d[i] * float32(normCDF(xv)+xv*pdf)
+			setOrAdd(gx, i, d[i]*float32(normCDF(xv)+xv*pdf), set)
 		}
 	case opTanh:
 		for i, v := range y.Data {
-			gx[i] += d[i] * (1 - v*v)
+			setOrAdd(gx, i, d[i]*(1-v*v), set)
 		}
 	case opSigmoid:
 		for i, v := range y.Data {
-			gx[i] += d[i] * v * (1 - v)
+			setOrAdd(gx, i, d[i]*v*(1-v), set)
 		}
+	}
+}
+
+// setOrAdd sets or adds v to s[i]; inlined, its branch goes the same way
+// for a whole loop.
+func setOrAdd(s []float32, i int, v float32, set bool) {
+	if set {
+		s[i] = v
+	} else {
+		s[i] += v
 	}
 }
 
@@ -318,12 +357,13 @@ func (g *Graph) Dropout(x *Tensor, p float32) *Tensor {
 	return out
 }
 
-func dropoutBackward(nd *node) {
+func (g *Graph) dropoutBackward(nd *node) {
 	if !nd.a.requiresGrad {
 		return
 	}
+	set := g.first(nd.a)
 	for i, d := range nd.out.Grad {
-		nd.a.Grad[i] += d * nd.aux[i]
+		setOrAdd(nd.a.Grad, i, d*nd.aux[i], set)
 	}
 }
 
@@ -342,11 +382,15 @@ func (g *Graph) Sum(x *Tensor) *Tensor {
 	return out
 }
 
-func sumBackward(nd *node) {
+func (g *Graph) sumBackward(nd *node) {
 	if !nd.a.requiresGrad {
 		return
 	}
 	d := nd.out.Grad[0]
+	if g.first(nd.a) {
+		fill(nd.a.Grad, d)
+		return
+	}
 	for i := range nd.a.Grad {
 		nd.a.Grad[i] += d
 	}

@@ -113,11 +113,12 @@ func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float3
 	return out
 }
 
-func softmaxCEBackward(nd *node) {
+func (g *Graph) softmaxCEBackward(nd *node) {
 	x := nd.a
 	if !x.requiresGrad {
 		return
 	}
+	set := g.first(x)
 	n, k := x.shape[0], x.shape[1]
 	hasMix, hasW := nd.ia[0] == 1, nd.ia[1] == 1
 	scale := nd.out.Grad[0] / float32(n)
@@ -146,7 +147,7 @@ func softmaxCEBackward(nd *node) {
 				if j == t {
 					q += 1 - eps
 				}
-				gx[j] += s * (p - q)
+				setOrAdd(gx, j, s*(p-q), set)
 			}
 			continue
 		}
@@ -160,7 +161,7 @@ func softmaxCEBackward(nd *node) {
 			if j == m {
 				q += (1 - eps) * (1 - lam)
 			}
-			gx[j] += s * (p - q)
+			setOrAdd(gx, j, s*(p-q), set)
 		}
 	}
 }
@@ -184,16 +185,19 @@ func (g *Graph) MSE(pred, target *Tensor) *Tensor {
 	return out
 }
 
-func mseBackward(nd *node) {
+func (g *Graph) mseBackward(nd *node) {
 	p, t := nd.a, nd.b
 	scale := 2 * nd.out.Grad[0] / float32(p.Len())
+	// With pred and target the same tensor, the second writer adds.
+	pSet := p.requiresGrad && g.first(p)
+	tSet := t.requiresGrad && g.first(t)
 	for i, pv := range p.Data {
 		d := scale * (pv - t.Data[i])
 		if p.requiresGrad {
-			p.Grad[i] += d
+			setOrAdd(p.Grad, i, d, pSet)
 		}
 		if t.requiresGrad {
-			t.Grad[i] -= d
+			setOrAdd(t.Grad, i, -d, tSet)
 		}
 	}
 }

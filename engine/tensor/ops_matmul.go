@@ -25,10 +25,10 @@ func (g *Graph) matMulBackward(nd *node) {
 	a, b, out := nd.a, nd.b, nd.out
 	m, k, n := a.shape[0], a.shape[1], b.shape[1]
 	if a.requiresGrad { // da += dout · bᵀ
-		g.be.Gemm(false, true, m, k, n, 1, out.Grad, n, b.Data, n, 1, a.Grad, k)
+		g.be.Gemm(false, true, m, k, n, 1, out.Grad, n, b.Data, n, g.beta(a), a.Grad, k)
 	}
 	if b.requiresGrad { // db += aᵀ · dout
-		g.be.Gemm(true, false, k, n, m, 1, a.Data, k, out.Grad, n, 1, b.Grad, n)
+		g.be.Gemm(true, false, k, n, m, 1, a.Data, k, out.Grad, n, g.beta(b), b.Grad, n)
 	}
 }
 
@@ -90,15 +90,25 @@ func (g *Graph) linearBackward(nd *node) {
 	out, in := w.shape[0], w.shape[1]
 	rows := x.Len() / in
 	if x.requiresGrad { // dx += dy · w
-		g.be.Gemm(false, false, rows, in, out, 1, y.Grad, out, w.Data, in, 1, x.Grad, in)
+		g.be.Gemm(false, false, rows, in, out, 1, y.Grad, out, w.Data, in, g.beta(x), x.Grad, in)
 	}
 	if w.requiresGrad { // dw += dyᵀ · x
-		g.be.Gemm(true, false, out, in, rows, 1, y.Grad, out, x.Data, in, 1, w.Grad, in)
+		g.be.Gemm(true, false, out, in, rows, 1, y.Grad, out, x.Data, in, g.beta(w), w.Grad, in)
 	}
 	if bias != nil && bias.requiresGrad {
 		// Row by row as a plain loop would, but vectorised: a product
-		// by 1 is exact, so the sums are the same.
-		for i := 0; i < rows; i++ {
+		// by 1 is exact, so the sums are the same. The first writer
+		// copies the first row, which adding it to zero would give.
+		i := 0
+		if g.first(bias) {
+			if rows == 0 {
+				clear(bias.Grad)
+			} else {
+				copy(bias.Grad, y.Grad[:out])
+				i = 1
+			}
+		}
+		for ; i < rows; i++ {
 			kernels.Axpy(1, y.Grad[i*out:(i+1)*out], bias.Grad)
 		}
 	}

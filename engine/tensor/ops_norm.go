@@ -45,10 +45,19 @@ func (g *Graph) LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 	return y
 }
 
-func layerNormBackward(nd *node) {
+func (g *Graph) layerNormBackward(nd *node) {
 	x, gamma, beta, y := nd.a, nd.b, nd.c, nd.out
 	d := x.Dim(-1)
 	rows := x.Len() / d
+	// The gain and shift sum over rows, so they start at zero; each row
+	// of x is written once.
+	if gamma.requiresGrad {
+		g.ready(gamma)
+	}
+	if beta.requiresGrad {
+		g.ready(beta)
+	}
+	xSet := x.requiresGrad && g.first(x)
 	for r := 0; r < rows; r++ {
 		mean, rstd := nd.aux[2*r], nd.aux[2*r+1]
 		xr := x.Data[r*d : (r+1)*d]
@@ -73,7 +82,7 @@ func layerNormBackward(nd *node) {
 		gx := x.Grad[r*d : (r+1)*d]
 		for i, v := range xr {
 			xh := (v - mean) * rstd
-			gx[i] += rstd * (dy[i]*gamma.Data[i] - mg - xh*mgx)
+			setOrAdd(gx, i, rstd*(dy[i]*gamma.Data[i]-mg-xh*mgx), xSet)
 		}
 	}
 }
@@ -103,8 +112,10 @@ func (g *Graph) Embedding(ids []int32, table *Tensor) *Tensor {
 	return y
 }
 
-func embeddingBackward(nd *node) {
+func (g *Graph) embeddingBackward(nd *node) {
 	table, y := nd.a, nd.out
+	// Rows the ids miss get nothing, and repeated ids add up.
+	g.ready(table)
 	d := table.shape[1]
 	v := table.shape[0]
 	for i, id := range nd.idx {

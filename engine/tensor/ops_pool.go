@@ -29,10 +29,12 @@ func (g *Graph) MaxPool2D(x *Tensor, size, stride int) *Tensor {
 	return y
 }
 
-func maxPool2DBackward(nd *node) {
+func (g *Graph) maxPool2DBackward(nd *node) {
 	if !nd.a.requiresGrad {
 		return
 	}
+	// Scattered, and overlapping windows add up: start from zero.
+	g.ready(nd.a)
 	gx, idx := nd.a.Grad, nd.idx[:len(nd.out.Grad)]
 	for i, d := range nd.out.Grad {
 		gx[idx[i]] += d

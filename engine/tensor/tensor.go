@@ -36,10 +36,15 @@ type Tensor struct {
 
 	dev          Device
 	requiresGrad bool
-	// arena marks a graph's intermediate tensor, whose Grad Backward
-	// zeroes, in pass gradPass, before anything adds to it.
-	arena    bool
-	gradPass uint64
+	// arena marks a graph's intermediate tensor, whose gradient every
+	// Backward pass starts afresh.
+	arena bool
+	// gradGraph and gradPass name the Backward pass that last stamped
+	// the gradient, gradWritten whether an op of that pass has written
+	// it since (see Graph.first).
+	gradGraph   *Graph
+	gradPass    uint64
+	gradWritten bool
 }
 
 // New returns a zeroed CPU tensor of the given shape.

@@ -33,6 +33,7 @@ type Trainer struct {
 	opt    optim.Optimizer
 	sched  optim.Schedule
 	params []optim.Param
+	fresh  freshGrads
 	g      *tensor.Graph
 	opts   Options
 	step   int
@@ -54,6 +55,7 @@ func NewTrainer(model *nn.Model, opt optim.Optimizer, sched optim.Schedule, opts
 	} else {
 		t.params = OptimParams(model)
 	}
+	t.fresh = newFreshGrads(model, t.params)
 	return t
 }
 
@@ -139,8 +141,7 @@ func (t *Trainer) GradientsTargets(x []float32, tg tensor.Targets, perSample []f
 	if err := g.Err(); err != nil {
 		return res, fmt.Errorf("train: %w", err)
 	}
-	optim.ZeroGrad(t.params)
-	if err := g.Backward(loss); err != nil {
+	if err := g.BackwardFresh(loss, t.fresh.prepare()); err != nil {
 		return res, fmt.Errorf("train: %w", err)
 	}
 	res.Loss = loss.Item()
