@@ -194,16 +194,26 @@ func (w *worker) trainPlanned(ctx actor.Context, b *messages.Batch, x []float32,
 	}
 	per := len(x) / n
 	y := b.GetLabels()
-	tg := tensor.Targets{Labels: y[:nt]}
+	var tw []float32
 	if len(weights) > 0 {
-		tg.Weights = weights
+		tw = weights
 	}
-	if _, err := w.tr.GradientsTargets(x[:nt*per], tg, w.losses[:nt]); err != nil {
-		return fmt.Errorf("batch %d of epoch %d: %w", b.GetSeq(), b.GetEpoch(), err)
-	}
-	if score > 0 {
-		if err := w.tr.Losses(x[nt*per:], y[nt:], w.losses[nt:]); err != nil {
-			return fmt.Errorf("batch %d of epoch %d: scoring: %w", b.GetSeq(), b.GetEpoch(), err)
+	if score > 0 && w.tr.ScoresInTrainingPass() {
+		// One forward pass trains and scores, the backward pass runs over
+		// the trained rows, and every result is that of the two calls
+		// below bit for bit: the scoring pass would read every weight
+		// again, much of a small batch's step.
+		if _, err := w.tr.GradientsScored(x, tensor.Targets{Labels: y, Weights: tw}, nt, w.losses); err != nil {
+			return fmt.Errorf("batch %d of epoch %d: %w", b.GetSeq(), b.GetEpoch(), err)
+		}
+	} else {
+		if _, err := w.tr.GradientsTargets(x[:nt*per], tensor.Targets{Labels: y[:nt], Weights: tw}, w.losses[:nt]); err != nil {
+			return fmt.Errorf("batch %d of epoch %d: %w", b.GetSeq(), b.GetEpoch(), err)
+		}
+		if score > 0 {
+			if err := w.tr.Losses(x[nt*per:], y[nt:], w.losses[nt:]); err != nil {
+				return fmt.Errorf("batch %d of epoch %d: scoring: %w", b.GetSeq(), b.GetEpoch(), err)
+			}
 		}
 	}
 	w.selStats.add(n, nt)

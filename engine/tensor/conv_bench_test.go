@@ -59,7 +59,7 @@ func BenchmarkConv2D(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%s/%s", gm.name, name), func(b *testing.B) {
 				for b.Loop() {
-					g.runConv(backward, convSet{}, x, w, bias, y, 1, gm.pad)
+					g.runConv(backward, convSet{}, x.Dim(0), x, w, bias, y, 1, gm.pad)
 				}
 				b.ReportMetric(2*macs*products*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})

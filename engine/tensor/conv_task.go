@@ -35,14 +35,14 @@ type convTask struct {
 }
 
 // runConv runs the forward (y from x, w, bias) or backward pass of a
-// convolution: on the CPU backend's threads when it has several, else
+// convolution over the first n images of x and y: on the CPU backend's threads when it has several, else
 // image after image on the calling goroutine, the NCHW formulation's
 // products through the graph's backend.
-func (g *Graph) runConv(backward bool, set convSet, x, w, bias, y *Tensor, stride, pad int) {
+func (g *Graph) runConv(backward bool, set convSet, n int, x, w, bias, y *Tensor, stride, pad int) {
 	t := &g.conv
 	*t = convTask{
 		g: g, backward: backward, set: set, x: x, w: w, bias: bias, y: y, stride: stride, pad: pad,
-		n: x.shape[0], c: x.shape[1], h: x.shape[2], wd: x.shape[3],
+		n: n, c: x.shape[1], h: x.shape[2], wd: x.shape[3],
 		o: w.shape[0], kh: w.shape[2], kw: w.shape[3], oh: y.shape[2], ow: y.shape[3],
 		scratch: t.scratch, wr: t.wr, tw: t.tw,
 	}

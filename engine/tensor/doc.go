@@ -22,6 +22,16 @@
 // gradients are those of zeroing and accumulating, up to the sign of zeros.
 // A [Backend]'s Gemm must, as BLAS does, not read C when beta is 0.
 //
+// A loss may cover only the leading rows of a batch ([Targets].Train), the
+// others being scored in the same forward pass. Backward then tracks, per
+// intermediate gradient, how many leading rows are live: ops that treat rows
+// independently (products with a weight, elementwise ops, same-shape
+// arithmetic, bias adds, reshapes that keep dimension 0, dropout, layer
+// norm, embeddings, convolution and pooling per image) run over those rows
+// only, so the weight gradients are those of a batch of the trained rows
+// alone, bit for bit on the CPU; any other op clears the dead rows first and
+// runs in full.
+//
 // Heavy products (matrix multiply, convolution unfolding) go through the
 // [Backend] seam, implemented for the CPU by the kernels package; a GPU backend
 // plugs in at the same place. Elementwise work is plain Go here, except the

@@ -180,6 +180,13 @@ func (g *Graph) record(op opKind, out, a, b, c *Tensor) *node {
 // and was used to compute loss since the last Reset. loss must hold one value.
 // Parameter gradients are added to, not overwritten; see BackwardFresh for a
 // pass that overwrites them.
+//
+// When loss depends on the leading rows of a batch only (a loss whose
+// Targets.Train is set), the ops that treat rows independently compute the
+// gradients of those rows only, and the other rows of their intermediate
+// tensors' gradients, zero by definition, keep stale values; other ops
+// clear those rows and run in full. Gradients of leaves are always
+// complete.
 func (g *Graph) Backward(loss *Tensor) error {
 	return g.backwardPass(loss, nil)
 }
@@ -208,7 +215,14 @@ func (g *Graph) backwardPass(loss *Tensor, fresh []*Tensor) error {
 	loss.Grad[0] = 1
 	for i := g.npos - 1; i >= 0; i-- {
 		n := &g.nodes[i]
-		g.ready(n.out)
+		// Like ready, but keeping the live rows of a written gradient
+		// (see live_rows.go).
+		if g.firstRows(n.out, 0) {
+			widen(n.out)
+		}
+		if !rowwise(n) {
+			widen(n.out)
+		}
 		g.backward(n)
 	}
 	for _, p := range fresh {
@@ -226,17 +240,8 @@ func (g *Graph) backwardPass(loss *Tensor, fresh []*Tensor) error {
 // records that the gradient is written. Intermediate tensors start every
 // pass afresh; leaves only in BackwardFresh and when among its params,
 // and otherwise accumulate across passes.
-func (g *Graph) first(t *Tensor) bool {
-	if t.gradGraph == g && t.gradPass == g.pass {
-		if t.gradWritten {
-			return false
-		}
-	} else if !t.arena {
-		return false
-	}
-	t.gradGraph, t.gradPass, t.gradWritten = g, g.pass, true
-	return true
-}
+// It readies all of t's rows (see firstRows).
+func (g *Graph) first(t *Tensor) bool { return g.firstRows(t, -1) }
 
 // ready readies t's gradient for an op that reads it or can only add to
 // it: cleared if nothing in this pass has written it yet.
@@ -299,10 +304,10 @@ func addTo(dst, src []float32) {
 	}
 }
 
-// copyOrAdd writes src, of t's size, into t's gradient: copied by the
-// pass's first writer, else added.
-func (g *Graph) copyOrAdd(t *Tensor, src []float32) {
-	if g.first(t) {
+// copyOrAddRows writes src, rows [0, r) of t (all for r < 0), into t's
+// gradient: copied by the pass's first writer, else added.
+func (g *Graph) copyOrAddRows(t *Tensor, r int, src []float32) {
+	if g.firstRows(t, r) {
 		copy(t.Grad, src)
 		return
 	}
@@ -310,9 +315,18 @@ func (g *Graph) copyOrAdd(t *Tensor, src []float32) {
 }
 
 func (g *Graph) reshapeBackward(n *node) {
-	if n.a.requiresGrad {
-		g.copyOrAdd(n.a, n.out.Grad)
+	if !n.a.requiresGrad {
+		return
 	}
+	// A reshape that keeps dimension 0 maps live rows to live rows;
+	// any other reads and writes all rows.
+	r, src := -1, n.out.Grad
+	if rowwise(n) {
+		_, per := leadRows(n.out)
+		r = live(n.out)
+		src = src[:r*per]
+	}
+	g.copyOrAddRows(n.a, r, src)
 }
 
 // Input copies data into an arena tensor of the given shape that requires no

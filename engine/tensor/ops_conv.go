@@ -33,7 +33,7 @@ func (g *Graph) Conv2D(x, w, bias *Tensor, stride, pad int) *Tensor {
 		nd := g.record(opConv2D, y, x, w, bias)
 		nd.ia = [8]int{stride, pad}
 	}
-	g.runConv(false, convSet{}, x, w, bias, y, stride, pad)
+	g.runConv(false, convSet{}, n, x, w, bias, y, stride, pad)
 	return y
 }
 
@@ -51,8 +51,14 @@ func fill(s []float32, v float32) {
 
 func (g *Graph) conv2DBackward(nd *node) {
 	x, w, bias := nd.a, nd.b, nd.c
-	if x.shape[0] == 0 {
+	// Only the live images (see live_rows.go): the others' gradients
+	// are zero and add nothing.
+	n := live(nd.out)
+	if n == 0 {
 		// No image, no contribution, and no part to compute one.
+		if x.requiresGrad {
+			g.firstRows(x, 0)
+		}
 		if w.requiresGrad {
 			g.ready(w)
 		}
@@ -62,10 +68,10 @@ func (g *Graph) conv2DBackward(nd *node) {
 		return
 	}
 	var set convSet
-	set.x = x.requiresGrad && g.first(x)
+	set.x = x.requiresGrad && g.firstRows(x, n)
 	set.w = w.requiresGrad && g.first(w)
 	set.bias = bias != nil && bias.requiresGrad && g.first(bias)
-	g.runConv(true, set, x, w, bias, nd.out, nd.ia[0], nd.ia[1])
+	g.runConv(true, set, n, x, w, bias, nd.out, nd.ia[0], nd.ia[1])
 }
 
 // convSet says which gradients a backward pass of a convolution

@@ -115,6 +115,10 @@ func (g *Graph) Mul(a, b *Tensor) *Tensor { return g.binary(opMul, "Mul", a, b) 
 
 func (g *Graph) binaryBackward(nd *node) {
 	a, b, out := nd.a, nd.b, nd.out
+	if SameShape(a.shape, b.shape) {
+		g.sameShapeBackward(nd)
+		return
+	}
 	bc := broadcast("backward", a.shape, b.shape)
 	d := out.Grad
 	// An operand as large as the result meets each of its elements
@@ -164,6 +168,47 @@ func (g *Graph) binaryBackward(nd *node) {
 	}
 }
 
+// sameShapeBackward is binaryBackward for operands of the result's shape,
+// over the result's live rows (see live_rows.go). With a and b the same
+// tensor, the second write adds.
+func (g *Graph) sameShapeBackward(nd *node) {
+	a, b, out := nd.a, nd.b, nd.out
+	r := live(out)
+	_, per := leadRows(out)
+	d := out.Grad[:r*per]
+	if a.requiresGrad {
+		ga, set := a.Grad[:len(d)], g.firstRows(a, r)
+		if nd.op == opMul {
+			y := b.Data
+			for i, v := range d {
+				setOrAdd(ga, i, v*y[i], set)
+			}
+		} else {
+			for i, v := range d {
+				setOrAdd(ga, i, v, set)
+			}
+		}
+	}
+	if b.requiresGrad {
+		gb, set := b.Grad[:len(d)], g.firstRows(b, r)
+		switch nd.op {
+		case opAdd:
+			for i, v := range d {
+				setOrAdd(gb, i, v, set)
+			}
+		case opSub:
+			for i, v := range d {
+				setOrAdd(gb, i, -v, set)
+			}
+		default:
+			x := a.Data
+			for i, v := range d {
+				setOrAdd(gb, i, v*x[i], set)
+			}
+		}
+	}
+}
+
 // BiasAdd adds bias [C] along dimension 1 of x [N, C, ...] (a channel bias).
 func (g *Graph) BiasAdd(x, bias *Tensor) *Tensor {
 	if x.Rank() < 2 || bias.Rank() != 1 || bias.shape[0] != x.shape[1] {
@@ -183,9 +228,12 @@ func (g *Graph) BiasAdd(x, bias *Tensor) *Tensor {
 }
 
 func (g *Graph) biasAddBackward(nd *node) {
-	x, bias, d := nd.a, nd.b, nd.out.Grad
+	x, bias := nd.a, nd.b
+	r := live(nd.out)
+	_, per := leadRows(x)
+	d := nd.out.Grad[:r*per]
 	if x.requiresGrad {
-		g.copyOrAdd(x, d)
+		g.copyOrAddRows(x, r, d)
 	}
 	if bias.requiresGrad {
 		g.ready(bias)
@@ -289,27 +337,30 @@ func (g *Graph) unaryBackward(nd *node) {
 	if !x.requiresGrad {
 		return
 	}
-	gx, d := x.Grad, y.Grad
+	r := live(y)
+	_, per := leadRows(x)
+	n := r * per
+	gx, d := x.Grad[:n], y.Grad[:n]
 	if nd.op == opReLU {
 		// The vector kernel only adds.
-		g.ready(x)
-		kernels.ReLUBackward(x.Data, d, gx)
+		g.readyRows(x, r)
+		kernels.ReLUBackward(x.Data[:n], d, gx)
 		return
 	}
-	set := g.first(x)
+	set := g.firstRows(x, r)
 	switch nd.op {
 	case opGELU:
-		for i, v := range x.Data {
+		for i, v := range x.Data[:n] {
 			xv := float64(v)
 			pdf := math.Exp(-0.5*xv*xv) / math.Sqrt(2*math.Pi)
 			setOrAdd(gx, i, d[i]*float32(normCDF(xv)+xv*pdf), set)
 		}
 	case opTanh:
-		for i, v := range y.Data {
+		for i, v := range y.Data[:n] {
 			setOrAdd(gx, i, d[i]*(1-v*v), set)
 		}
 	case opSigmoid:
-		for i, v := range y.Data {
+		for i, v := range y.Data[:n] {
 			setOrAdd(gx, i, d[i]*v*(1-v), set)
 		}
 	}
@@ -361,8 +412,10 @@ func (g *Graph) dropoutBackward(nd *node) {
 	if !nd.a.requiresGrad {
 		return
 	}
-	set := g.first(nd.a)
-	for i, d := range nd.out.Grad {
+	r := live(nd.out)
+	_, per := leadRows(nd.out)
+	set := g.firstRows(nd.a, r)
+	for i, d := range nd.out.Grad[:r*per] {
 		setOrAdd(nd.a.Grad, i, d*nd.aux[i], set)
 	}
 }

@@ -18,8 +18,9 @@ func (g *Graph) SoftmaxCrossEntropy(logits *Tensor, targets []int32, smoothing f
 
 // softmaxCE is the fused loss behind both entry points; op names the caller
 // in messages. The tape node keeps the validated classes in idx (labels, then
-// the mix classes) and, after the probabilities in aux, λ and the weights;
-// ia[0] and ia[1] say whether those two are present.
+// the mix classes) and, after the probabilities in aux, λ and the weights of
+// the trained rows; ia[0] and ia[1] say whether those two are present, ia[2]
+// how many rows are trained.
 func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float32, perSample []float32) *Tensor {
 	if logits.Rank() != 2 || logits.shape[0] != len(t.Labels) {
 		panic(fmt.Sprintf("tensor: %s: logits %v do not match %d targets", op, logits.shape, len(t.Labels)))
@@ -29,7 +30,7 @@ func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float3
 	}
 	n, k := logits.shape[0], logits.shape[1]
 	c := g.checkTargets(op, t, n)
-	hasMix, hasW := c.mix != nil, c.w != nil
+	hasMix, hasW, tr := c.mix != nil, c.w != nil, c.train
 	grad := g.wants(logits)
 	out := g.alloc(grad, 1)
 	var prob, lams, ws []float32
@@ -37,6 +38,7 @@ func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float3
 	if grad {
 		nd := g.record(opSoftmaxCE, out, logits, nil, nil)
 		nd.f = smoothing
+		nd.ia[2] = tr
 		size, nidx := n*k, n
 		if hasMix {
 			nd.ia[0] = 1
@@ -45,7 +47,7 @@ func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float3
 		}
 		if hasW {
 			nd.ia[1] = 1
-			size += n
+			size += tr
 		}
 		nd.aux = grow(nd.aux, size)
 		nd.idx = growInt32(nd.idx, nidx)
@@ -55,7 +57,7 @@ func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float3
 			lams, rest, ms = rest[:n], rest[n:], nd.idx[n:]
 		}
 		if hasW {
-			ws = rest[:n]
+			ws = rest[:tr]
 		}
 	} else {
 		prob = g.temp(n * k)
@@ -71,7 +73,7 @@ func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float3
 		if ms != nil {
 			ms[i], lams[i] = int32(m), lam
 		}
-		if ws != nil {
+		if i < len(ws) {
 			ws[i] = w
 		}
 		mx := row[0]
@@ -104,12 +106,15 @@ func (g *Graph) softmaxCE(op string, logits *Tensor, t Targets, smoothing float3
 		if perSample != nil {
 			perSample[i] = float32(loss)
 		}
+		if i >= tr {
+			continue // scored only
+		}
 		if hasW {
 			loss *= float64(w)
 		}
 		total += loss
 	}
-	out.Data[0] = float32(total / float64(n))
+	out.Data[0] = float32(total / float64(tr))
 	return out
 }
 
@@ -118,10 +123,12 @@ func (g *Graph) softmaxCEBackward(nd *node) {
 	if !x.requiresGrad {
 		return
 	}
-	set := g.first(x)
-	n, k := x.shape[0], x.shape[1]
+	// Rows past the trained ones are not part of the loss: their
+	// gradient is zero, left unwritten (see live_rows.go).
+	n, k, tr := x.shape[0], x.shape[1], nd.ia[2]
+	set := g.firstRows(x, tr)
 	hasMix, hasW := nd.ia[0] == 1, nd.ia[1] == 1
-	scale := nd.out.Grad[0] / float32(n)
+	scale := nd.out.Grad[0] / float32(tr)
 	eps := nd.f
 	uniform := eps / float32(k)
 	rest := nd.aux[n*k:]
@@ -130,9 +137,9 @@ func (g *Graph) softmaxCEBackward(nd *node) {
 		lams, rest = rest[:n], rest[n:]
 	}
 	if hasW {
-		ws = rest[:n]
+		ws = rest[:tr]
 	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < tr; i++ {
 		// Classes were validated in the forward pass.
 		t := int(nd.idx[i])
 		pr := nd.aux[i*k : (i+1)*k]

@@ -23,9 +23,11 @@ func (g *Graph) MatMul(a, b *Tensor) *Tensor {
 
 func (g *Graph) matMulBackward(nd *node) {
 	a, b, out := nd.a, nd.b, nd.out
-	m, k, n := a.shape[0], a.shape[1], b.shape[1]
+	// Rows of out past the live ones have zero gradient: they add
+	// nothing to db and leave their rows of da zero.
+	m, k, n := live(out), a.shape[1], b.shape[1]
 	if a.requiresGrad { // da += dout · bᵀ
-		g.be.Gemm(false, true, m, k, n, 1, out.Grad, n, b.Data, n, g.beta(a), a.Grad, k)
+		g.be.Gemm(false, true, m, k, n, 1, out.Grad, n, b.Data, n, g.betaRows(a, m), a.Grad, k)
 	}
 	if b.requiresGrad { // db += aᵀ · dout
 		g.be.Gemm(true, false, k, n, m, 1, a.Data, k, out.Grad, n, g.beta(b), b.Grad, n)
@@ -88,9 +90,15 @@ func (g *Graph) linearTransposed(x, w, bias, y *Tensor, rows int) {
 func (g *Graph) linearBackward(nd *node) {
 	x, w, bias, y := nd.a, nd.b, nd.c, nd.out
 	out, in := w.shape[0], w.shape[1]
-	rows := x.Len() / in
+	// Only the live rows of y (see live_rows.go): with x [n, ..., in],
+	// each of them spans x.Len()/(n·in) rows of the products.
+	rows, lead := x.Len()/in, -1
+	if x.Rank() >= 2 && x.shape[0] > 0 {
+		lead = live(y)
+		rows = lead * (rows / x.shape[0])
+	}
 	if x.requiresGrad { // dx += dy · w
-		g.be.Gemm(false, false, rows, in, out, 1, y.Grad, out, w.Data, in, g.beta(x), x.Grad, in)
+		g.be.Gemm(false, false, rows, in, out, 1, y.Grad, out, w.Data, in, g.betaRows(x, lead), x.Grad, in)
 	}
 	if w.requiresGrad { // dw += dyᵀ · x
 		g.be.Gemm(true, false, out, in, rows, 1, y.Grad, out, x.Data, in, g.beta(w), w.Grad, in)

@@ -48,7 +48,12 @@ func (g *Graph) LayerNorm(x, gamma, beta *Tensor, eps float32) *Tensor {
 func (g *Graph) layerNormBackward(nd *node) {
 	x, gamma, beta, y := nd.a, nd.b, nd.c, nd.out
 	d := x.Dim(-1)
-	rows := x.Len() / d
+	rows, lead := x.Len()/d, -1
+	if x.Rank() >= 2 && x.shape[0] > 0 {
+		// The live rows of y only (see live_rows.go).
+		lead = live(y)
+		rows = lead * (rows / x.shape[0])
+	}
 	// The gain and shift sum over rows, so they start at zero; each row
 	// of x is written once.
 	if gamma.requiresGrad {
@@ -57,7 +62,7 @@ func (g *Graph) layerNormBackward(nd *node) {
 	if beta.requiresGrad {
 		g.ready(beta)
 	}
-	xSet := x.requiresGrad && g.first(x)
+	xSet := x.requiresGrad && g.firstRows(x, lead)
 	for r := 0; r < rows; r++ {
 		mean, rstd := nd.aux[2*r], nd.aux[2*r+1]
 		xr := x.Data[r*d : (r+1)*d]
@@ -114,11 +119,12 @@ func (g *Graph) Embedding(ids []int32, table *Tensor) *Tensor {
 
 func (g *Graph) embeddingBackward(nd *node) {
 	table, y := nd.a, nd.out
-	// Rows the ids miss get nothing, and repeated ids add up.
+	// Rows the ids miss get nothing, and repeated ids add up. Only the
+	// live rows of y count (see live_rows.go).
 	g.ready(table)
 	d := table.shape[1]
 	v := table.shape[0]
-	for i, id := range nd.idx {
+	for i, id := range nd.idx[:live(y)] {
 		if id < 0 || int(id) >= v {
 			continue
 		}

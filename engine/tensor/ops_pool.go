@@ -33,10 +33,15 @@ func (g *Graph) maxPool2DBackward(nd *node) {
 	if !nd.a.requiresGrad {
 		return
 	}
-	// Scattered, and overlapping windows add up: start from zero.
-	g.ready(nd.a)
-	gx, idx := nd.a.Grad, nd.idx[:len(nd.out.Grad)]
-	for i, d := range nd.out.Grad {
-		gx[idx[i]] += d
+	// Scattered, and overlapping windows add up: start from zero. The
+	// windows of an image lie in it, so the live images of the output
+	// (see live_rows.go) write those of the input only.
+	r := live(nd.out)
+	_, per := leadRows(nd.out)
+	g.readyRows(nd.a, r)
+	d := nd.out.Grad[:r*per]
+	gx, idx := nd.a.Grad, nd.idx[:len(d)]
+	for i, v := range d {
+		gx[idx[i]] += v
 	}
 }

@@ -45,6 +45,10 @@ type Tensor struct {
 	gradGraph   *Graph
 	gradPass    uint64
 	gradWritten bool
+	// gradRows is how many leading rows (along dimension 0) of the
+	// gradient that pass has written; the gradient of the rest is zero
+	// by definition and their memory stale (see live_rows.go).
+	gradRows int
 }
 
 // New returns a zeroed CPU tensor of the given shape.

@@ -38,6 +38,9 @@ type Trainer struct {
 	opts   Options
 	step   int
 	shape  []int // batch shape buffer
+	// sameRows: the model computes each sample alone and the same in
+	// training and evaluation (see ScoresInTrainingPass).
+	sameRows bool
 }
 
 // NewTrainer wraps model and opt; rng drives dropout. opt and sched may be nil
@@ -50,6 +53,7 @@ func NewTrainer(model *nn.Model, opt optim.Optimizer, sched optim.Schedule, opts
 		g:     tensor.NewGraph(opts.Backend, rng),
 		opts:  opts,
 	}
+	t.sameRows = samplesAlone(model.Spec())
 	if opt != nil {
 		t.params = opt.Params()
 	} else {
@@ -131,6 +135,13 @@ func (t *Trainer) GradientsTargets(x []float32, tg tensor.Targets, perSample []f
 	if n == 0 {
 		return res, fmt.Errorf("train: empty batch")
 	}
+	return t.gradients(x, tg, perSample)
+}
+
+// gradients is the forward and backward pass of GradientsTargets on a
+// batch of len(tg.Labels) > 0 samples.
+func (t *Trainer) gradients(x []float32, tg tensor.Targets, perSample []float32) (res StepResult, err error) {
+	n := len(tg.Labels)
 	g := t.g
 	g.Reset()
 	g.SetTraining(true)
