@@ -134,6 +134,8 @@
 // To allow that at any moment the loader's Sender runs with no budget and
 // the loader ends an epoch only once every batch it sent is acknowledged.
 // Every sample of the epoch is so trained on once by a surviving replica.
+// When the selector composes the batches, a batch sent again is made from
+// the same plan, and the selector takes the first of its reports.
 // A lost shard ends the run with a ShardLostError naming the step reached;
 // package cluster places the job again from its last checkpoint. A placed
 // run resumes a checkpoint by sending each placed shard its part of it
@@ -197,8 +199,7 @@
 //     so more plainly. Checkpoints are written at epoch ends only.
 //   - Across processes: a lost shard is not replaced within a run (the run
 //     stops; package cluster restarts it from the last checkpoint); a lost
-//     replica is not replaced within a run either, and with loss-rank or
-//     importance selection it fails the run. A batch whose BatchDone
+//     replica is not replaced within a run either. A batch whose BatchDone
 //     reached the coordinator but whose push was lost with its replica is
 //     not trained again. After a loss under BSP the shards move the
 //     schedule on by the live share of the replicas per update, but the

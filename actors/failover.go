@@ -31,6 +31,19 @@ type workerLost struct {
 // replica that survived it; a batch whose BatchDone reached the
 // coordinator before its gradient reached the shards is the exception (its
 // update is lost with the replica).
+//
+// When the selector composes the batches (loss-rank, importance) a batch
+// sent again is the one made from its plan, the same samples, loss weights
+// and score-only rows, so the selector's rounds go on as planned: each
+// batch of the epoch still reports its losses under its (epoch, seq),
+// whichever replica trained it. No report goes missing: a replica sends a
+// batch's Scores before the credit that acknowledges it, and messages from
+// one process keep their order, so a batch the loader does not send again
+// has reported. A report may come twice, though: a replica lost after
+// sending its Scores and before its acknowledgement leaves its batch to be
+// trained again. The selector keeps the first report and drops the
+// others (reportLog), even one that comes after the epoch it belongs to
+// was applied in full.
 
 // errAwaitEnd holds a Produce while every batch of the epoch is made but
 // some are not acknowledged yet: a loss may still hand them to this link.
@@ -137,6 +150,49 @@ func (l *loader) lose(ctx actor.Context, w int) error {
 	}
 	l.queue = append(kept, acts...)
 	return l.do(ctx)
+}
+
+// reportLog is the selector's part: it knows which batches of the epoch
+// the selector applies have reported, under failover with a composing
+// strategy, where every batch reports once and a batch sent again may
+// report twice.
+type reportLog struct {
+	epoch int             // the epoch the selector applies
+	got   map[uint64]bool // its batches that reported
+}
+
+// again reports whether m repeats a report the selector took: one for a
+// batch of an epoch it applied in full, or of the current epoch that
+// reported already. Anything else goes to the selector, which judges it.
+func (r *reportLog) again(p *plan, m *messages.Scores) bool {
+	if !p.failover || !p.composes() {
+		return false
+	}
+	r.begin(p)
+	e := m.GetEpoch()
+	return e < uint64(r.epoch) || (e == uint64(r.epoch) && r.got[m.GetSeq()])
+}
+
+// took notes a report the selector accepted; the epoch moves on once every
+// batch of it reported, as the selector's does.
+func (r *reportLog) took(p *plan, m *messages.Scores) {
+	if !p.failover || !p.composes() {
+		return
+	}
+	if r.begin(p); m.GetEpoch() != uint64(r.epoch) {
+		return
+	}
+	r.got[m.GetSeq()] = true
+	if len(r.got) == p.batches {
+		r.epoch++
+		clear(r.got)
+	}
+}
+
+func (r *reportLog) begin(p *plan) {
+	if r.got == nil {
+		r.epoch, r.got = p.first, map[uint64]bool{}
+	}
 }
 
 // coordinator's part: lostState tracks the replicas lost and, per epoch,

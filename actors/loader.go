@@ -257,11 +257,11 @@ func (l *loader) produce(c core.ConsumerID) error {
 	if l.made != nil {
 		return nil
 	}
-	if l.p.composes() {
-		return l.producePlanned(c) // selector_loader.go
-	}
 	if again, err := l.produceAgain(c); again || err != nil {
 		return err // failover.go
+	}
+	if l.p.composes() {
+		return l.producePlanned(c) // selector_loader.go
 	}
 	l.m.set(busy)
 	defer l.m.set(idle)

@@ -16,6 +16,7 @@ import (
 	"github.com/troupe-ml/troupe/engine/tensor"
 	"github.com/troupe-ml/troupe/engine/train"
 	"github.com/troupe-ml/troupe/kernels"
+	"github.com/troupe-ml/troupe/messages"
 )
 
 // Config describes one run of the actor pipeline. The zero values of the
@@ -77,6 +78,9 @@ type hooks struct {
 	workerDelay func(worker int) time.Duration
 	// trained sees the samples of every batch a replica trained on.
 	trained func(worker int, epoch uint64, ids []int64)
+	// trainedBatch sees every batch a replica trained on, after trained
+	// and before the replica reports it done.
+	trainedBatch func(worker int, b *messages.Batch)
 	// failover turns failover on in a run in one process: a replica that
 	// fails is then stopped and handled as lost (failover.go), as a placed
 	// run handles a replica whose node went away.

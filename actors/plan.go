@@ -52,7 +52,7 @@ type plan struct {
 	first int
 	// failover makes a lost replica's batches go to the others instead of
 	// failing the run (failover.go): set for runs placed on nodes, whose
-	// replicas can be lost, unless the selector composes the batches.
+	// replicas can be lost.
 	failover bool
 }
 
@@ -121,7 +121,7 @@ func newPlan(cfg Config, trainSet, testSet *data.Dataset) (*plan, error) {
 	if err := p.checkSelection(); err != nil { // selector.go
 		return nil, err
 	}
-	p.failover = (cfg.Placement != nil || cfg.hooks.failover) && !p.composes()
+	p.failover = cfg.Placement != nil || cfg.hooks.failover
 	return p, nil
 }
 

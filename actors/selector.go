@@ -40,6 +40,9 @@ type selector struct {
 	t   *topology
 	out *outcome
 	sel *core.Selector
+	// reports drops the second report of a batch sent again after its
+	// replica was lost (failover.go).
+	reports reportLog
 }
 
 func (s *selector) Receive(ctx actor.Context) {
@@ -56,7 +59,12 @@ func (s *selector) Receive(ctx actor.Context) {
 			}
 		}
 	case *messages.Scores:
-		err = s.step(ctx, scoresEvent(m))
+		if s.reports.again(s.p, m) {
+			return
+		}
+		if err = s.step(ctx, scoresEvent(m)); err == nil {
+			s.reports.took(s.p, m)
+		}
 	}
 	if err != nil {
 		s.out.fail(fmt.Errorf("actors: %s: %w", selectorName, err))

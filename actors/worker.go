@@ -296,6 +296,9 @@ func (w *worker) finish(ctx actor.Context, b *messages.Batch, n, scored int, los
 		ids := b.GetSampleIds()
 		f(w.i, b.GetEpoch(), ids[:len(ids)-int(b.GetScoreOnly())])
 	}
+	if f := w.p.hooks.trainedBatch; f != nil {
+		f(w.i, b)
+	}
 	// The shards go last: Go runs the goroutine woken last on this core
 	// first, and the replica waits for the shards, while the loader and the
 	// coordinator have slack. Woken first, the loader made the next batch
