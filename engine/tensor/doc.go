@@ -5,7 +5,11 @@
 // backwards in [Graph.Backward]. Every intermediate tensor comes from the graph's
 // arena and every tape entry from its node list; [Graph.Reset] rewinds both without
 // freeing, so a training step that builds the same graph each time allocates
-// nothing once warmed up. Parameters are ordinary tensors made with [New] and
+// nothing once warmed up. [Graph.Reshape] and [Graph.InputView] copy nothing:
+// they return views whose Data is another tensor's or the caller's slice,
+// sound because no op writes a tensor's Data after the op that produced it.
+// A view of a tensor that needs a gradient keeps a gradient buffer of its
+// own. Parameters are ordinary tensors made with [New] and
 // marked with [Tensor.SetRequiresGrad]; their gradients accumulate across Backward
 // calls until the caller zeroes them.
 //

@@ -20,6 +20,8 @@ type Graph struct {
 	npos  int
 	arena []*Tensor // intermediate tensors; entries past apos are free
 	apos  int
+	views []*Tensor // tensors whose Data is another's (see view.go)
+	vpos  int
 
 	scratch []float32 // per-op temporary space, never live across ops
 	pass    uint64    // counts Backward calls, see Graph.first
@@ -54,6 +56,12 @@ func (g *Graph) SetNoGrad(on bool) { g.noGrad = on }
 func (g *Graph) Reset() {
 	g.npos = 0
 	g.apos = 0
+	// Views would otherwise keep the caller's batch alive until their
+	// slot is reused.
+	for _, t := range g.views[:g.vpos] {
+		t.Data = nil
+	}
+	g.vpos = 0
 	g.err = nil
 }
 
@@ -330,7 +338,9 @@ func (g *Graph) reshapeBackward(n *node) {
 }
 
 // Input copies data into an arena tensor of the given shape that requires no
-// gradient: the way a batch enters the graph without allocating.
+// gradient: the way a batch enters the graph without allocating. The caller
+// may reuse data as soon as Input returns; [Graph.InputView] saves the copy
+// when it can wait until the graph is done.
 func (g *Graph) Input(data []float32, shape ...int) *Tensor {
 	if numel(shape) != len(data) {
 		// Cloning keeps the variadic shape from escaping, which would

@@ -245,8 +245,10 @@ func (g *Graph) biasAddBackward(nd *node) {
 	}
 }
 
-// Reshape returns a copy of x with a new shape of the same size. One dimension
-// may be -1 and is inferred, except when x is empty, where it is ambiguous.
+// Reshape returns x with a new shape of the same size: a view whose Data is
+// x's, not a copy, with a gradient of its own that its backward pass adds
+// into x's. One dimension may be -1 and is inferred, except when x is empty,
+// where it is ambiguous.
 func (g *Graph) Reshape(x *Tensor, shape ...int) *Tensor {
 	var s [MaxRank]int
 	r := copy(s[:], shape)
@@ -271,8 +273,7 @@ func (g *Graph) Reshape(x *Tensor, shape ...int) *Tensor {
 		panic(fmt.Sprintf("tensor: Reshape: cannot view %v as %v", x.shape, slices.Clone(shape)))
 	}
 	grad := g.wants(x)
-	out := g.alloc(grad, s[:r]...)
-	copy(out.Data, x.Data)
+	out := g.view(grad, x.Data, x.dev, s[:r]...)
 	if grad {
 		g.record(opReshape, out, x, nil, nil)
 	}

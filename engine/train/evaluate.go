@@ -54,10 +54,11 @@ func (e *Evaluator) Evaluate(model *nn.Model, ds *data.Dataset, batch int) (res 
 		for i := start; i < start+n; i++ {
 			e.idx = append(e.idx, i)
 		}
-		ds.Fill(e.idx, e.x[:n*per], e.y[:n])
+		// The graph reads e.x, not a copy, until it is reset.
 		g.Reset()
+		ds.Fill(e.idx, e.x[:n*per], e.y[:n])
 		e.shape = append(append(e.shape[:0], n), model.InputShape()...)
-		logits := model.Forward(g, g.Input(e.x[:n*per], e.shape...))
+		logits := model.Forward(g, g.InputView(e.x[:n*per], e.shape...))
 		loss := g.SoftmaxCrossEntropy(logits, e.y[:n], 0, nil)
 		if err := g.Err(); err != nil {
 			return res, fmt.Errorf("train: evaluating %s: %w", ds.Name, err)

@@ -48,7 +48,8 @@ func (p *Predictor) Forward(model *nn.Model, x []float32, n int, stochastic bool
 	g.SetTraining(stochastic)
 	g.SetNoGrad(true)
 	p.shape = append(append(p.shape[:0], n), in...)
-	y := model.Forward(g, g.Input(x, p.shape...))
+	// The graph reads x, not a copy, and is done with it once out is filled.
+	y := model.Forward(g, g.InputView(x, p.shape...))
 	if err := g.Err(); err != nil {
 		return fmt.Errorf("train: forward pass: %w", err)
 	}

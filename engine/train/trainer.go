@@ -27,7 +27,8 @@ type StepResult struct {
 }
 
 // Trainer holds one model replica with its optimizer and the graph its steps
-// run in. It is not safe for concurrent use.
+// run in. It is not safe for concurrent use. Its methods read the batch x
+// in place, never copying or writing it, and only until they return.
 type Trainer struct {
 	model  *nn.Model
 	opt    optim.Optimizer
@@ -146,7 +147,8 @@ func (t *Trainer) gradients(x []float32, tg tensor.Targets, perSample []float32)
 	g.Reset()
 	g.SetTraining(true)
 	g.SetNoGrad(false)
-	in := g.Input(x, t.batchShape(n)...)
+	// x is read until this step ends and never written: no copy needed.
+	in := g.InputView(x, t.batchShape(n)...)
 	logits := t.model.Forward(g, in)
 	loss := g.SoftmaxCrossEntropyTargets(logits, tg, t.opts.LabelSmoothing, perSample)
 	if err := g.Err(); err != nil {
@@ -174,7 +176,7 @@ func (t *Trainer) Losses(x []float32, y []int32, perSample []float32) (err error
 	g.SetTraining(false)
 	g.SetNoGrad(true)
 	defer g.SetNoGrad(false)
-	logits := t.model.Forward(g, g.Input(x, t.batchShape(n)...))
+	logits := t.model.Forward(g, g.InputView(x, t.batchShape(n)...))
 	g.SoftmaxCrossEntropy(logits, y, t.opts.LabelSmoothing, perSample)
 	if err := g.Err(); err != nil {
 		return fmt.Errorf("train: %w", err)
