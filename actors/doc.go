@@ -135,7 +135,9 @@
 // the loader ends an epoch only once every batch it sent is acknowledged.
 // Every sample of the epoch is so trained on once by a surviving replica.
 // When the selector composes the batches, a batch sent again is made from
-// the same plan, and the selector takes the first of its reports.
+// the same plan, and the selector takes the first of its reports; under
+// selective backprop the replica that gets it asks the selector again,
+// which decides again.
 // A lost shard ends the run with a ShardLostError naming the step reached;
 // package cluster places the job again from its last checkpoint. A placed
 // run resumes a checkpoint by sending each placed shard its part of it

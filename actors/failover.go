@@ -44,6 +44,22 @@ type workerLost struct {
 // trained again. The selector keeps the first report and drops the
 // others (reportLog), even one that comes after the epoch it belongs to
 // was applied in full.
+//
+// Under selective backprop the replica asks the selector about each batch
+// it trains (Scores with decide), and a batch sent again is asked about
+// again, by the survivor: the selector decides again, from the survivor's
+// losses or the stored ones. Nothing stands in the way, since the Filter's
+// state is per replica (the batch it is having scored), not per batch; the
+// earlier answer went to the lost replica and is dropped with it, and a
+// lost replica's half-asked batch is never asked about again. Deciding
+// again rather than repeating the first decision keeps the store as it is
+// without a loss: measured losses only, the kept samples' forgotten (a
+// survivor that may use stored losses scores those again); it costs one
+// batch's losses entered twice in the Filter's history. A repeat would
+// have to hold every decision until its batch is acknowledged, which the
+// selector does not see, and a replica lost between a ScoreFirst and its
+// scores leaves no decision.
+// Without a loss no batch is asked about twice, so nothing changes there.
 
 // errAwaitEnd holds a Produce while every batch of the epoch is made but
 // some are not acknowledged yet: a loss may still hand them to this link.

@@ -81,6 +81,9 @@ type hooks struct {
 	// trainedBatch sees every batch a replica trained on, after trained
 	// and before the replica reports it done.
 	trainedBatch func(worker int, b *messages.Batch)
+	// scoresSent sees every Scores a replica sent the selector, just after
+	// the send.
+	scoresSent func(worker int, m *messages.Scores)
 	// failover turns failover on in a run in one process: a replica that
 	// fails is then stopped and handled as lost (failover.go), as a placed
 	// run handles a replica whose node went away.

@@ -53,7 +53,7 @@ func (w *worker) selectStep(ctx actor.Context, b *messages.Batch, x []float32, n
 	}
 	if w.p.job.ScoreStaleness > 0 {
 		w.sel.waiting = true
-		ctx.Send(w.t.selector, &messages.Scores{Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: b.GetSampleIds(),
+		w.sendScores(ctx, &messages.Scores{Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: b.GetSampleIds(),
 			Worker: uint32(w.i), ParamVersion: w.versions[0], Decide: true})
 		return nil
 	}
@@ -62,6 +62,15 @@ func (w *worker) selectStep(ctx actor.Context, b *messages.Batch, x []float32, n
 		w.sel.rows[i] = uint32(i)
 	}
 	return w.score(ctx, b, x, w.sel.rows)
+}
+
+// sendScores sends m to the selector; the send is where a test loses a
+// replica that asked and has no answer yet (hooks.scoresSent).
+func (w *worker) sendScores(ctx actor.Context, m *messages.Scores) {
+	ctx.Send(w.t.selector, m)
+	if f := w.p.hooks.scoresSent; f != nil {
+		f(w.i, m)
+	}
 }
 
 // gather copies rows of batch b (inputs x) into the step's buffers and
@@ -98,7 +107,7 @@ func (w *worker) score(ctx actor.Context, b *messages.Batch, x []float32, rows [
 	}
 	w.selStats.add(len(rows), 0)
 	w.sel.waiting = true
-	ctx.Send(w.t.selector, &messages.Scores{Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: ids, Losses: losses,
+	w.sendScores(ctx, &messages.Scores{Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: ids, Losses: losses,
 		Worker: uint32(w.i), ParamVersion: w.versions[0], Decide: true})
 	return nil
 }
@@ -155,7 +164,7 @@ func (w *worker) selected(ctx actor.Context, m *messages.Selection) error {
 		}
 	}
 	if len(fresh) > 0 {
-		ctx.Send(w.t.selector, &messages.Scores{Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: freshIDs, Losses: fresh,
+		w.sendScores(ctx, &messages.Scores{Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: freshIDs, Losses: fresh,
 			Worker: uint32(w.i), ParamVersion: w.versions[0]})
 	}
 	return w.finishSelected(ctx, b, n)
@@ -219,7 +228,7 @@ func (w *worker) trainPlanned(ctx actor.Context, b *messages.Batch, x []float32,
 	w.selStats.add(n, nt)
 	w.selStats.kept += uint64(nt)
 	w.selStats.dropped += uint64(score)
-	ctx.Send(w.t.selector, &messages.Scores{Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: b.GetSampleIds(),
+	w.sendScores(ctx, &messages.Scores{Epoch: b.GetEpoch(), Seq: b.GetSeq(), SampleIds: b.GetSampleIds(),
 		Losses: append([]float32(nil), w.losses...), Worker: uint32(w.i), ParamVersion: w.versions[0]})
 	var sum float64
 	for _, l := range w.losses[:nt] {
