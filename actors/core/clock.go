@@ -94,8 +94,9 @@ type Reply struct {
 	Version uint64
 }
 
-// Admit tells a joining worker the step to start from (the slowest live
-// worker's, so a newcomer never holds the others back).
+// Admit tells a joining worker the step to start from: the slowest live
+// worker's, so a newcomer never holds the others back, or with nobody live
+// the furthest clock of those who left since the live set was last empty.
 type Admit struct {
 	Worker WorkerID
 	Step   int
@@ -178,7 +179,7 @@ type WorkerClock struct {
 // ClockStatus is a snapshot of a Clock.
 type ClockStatus struct {
 	Version uint64
-	Min     int // slowest live worker's clock (kept while none is live)
+	Min     int // slowest live worker's clock (while none is live, the start step)
 	Workers []WorkerClock
 	// Pending lists pushes held for a BSP average that is not complete.
 	Pending []GradRef
@@ -196,7 +197,10 @@ type Clock struct {
 	staleness int
 	version   uint64
 	workers   []WorkerClock // live, in join order
-	floor     int           // min clock, remembered while nobody is live
+	floor     int           // slowest clock; the start step while nobody is live
+	// reach is the furthest clock of the workers that left since the live
+	// set was last empty; it becomes the floor when the set empties again.
+	reach int
 	// BSP's one open step: Push requires the slowest clock to have reached
 	// the pusher's, so a step completes before any worker can push the next.
 	pending     []GradRef
@@ -281,8 +285,17 @@ func (c *Clock) leave(w WorkerID) bool {
 	if i < 0 {
 		return false
 	}
-	c.floor = c.min()
+	c.reach = max(c.reach, c.workers[i].Clock)
 	c.workers = append(c.workers[:i], c.workers[i+1:]...)
+	if len(c.workers) == 0 {
+		// Workers that stop together reach the shards in any order, and
+		// the last one's clock would make shards admit the next worker at
+		// different steps. The furthest clock among all of them is the same
+		// on every shard whatever the order (a worker's leave follows its
+		// pushes), never below a slowest clock seen before, and under BSP
+		// it is the step after the last one applied, as before.
+		c.floor, c.reach = max(c.floor, c.reach), 0
+	}
 	return true
 }
 

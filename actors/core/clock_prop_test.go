@@ -20,11 +20,14 @@ type refClock struct {
 	waiting   map[WorkerID]bool
 	pending   map[int][]GradRef // BSP: step → pushes not applied yet
 	lastFloor int
+	// departed holds the clock at leave of each worker that left since
+	// the live set was last empty.
+	departed map[WorkerID]int
 }
 
 func newRefClock(cfg ClockConfig) *refClock {
 	r := &refClock{mode: cfg.Mode, s: cfg.Staleness, version: cfg.Version, clock: map[WorkerID]int{},
-		waiting: map[WorkerID]bool{}, pending: map[int][]GradRef{}, lastFloor: cfg.Step}
+		waiting: map[WorkerID]bool{}, pending: map[int][]GradRef{}, lastFloor: cfg.Step, departed: map[WorkerID]int{}}
 	for _, w := range cfg.Workers {
 		r.order = append(r.order, w)
 		r.clock[w] = cfg.Step
@@ -92,9 +95,16 @@ func (r *refClock) step(ev ClockEvent) ([]ClockAction, error) {
 		if !r.live(e.Worker) {
 			return nil, nil
 		}
-		r.lastFloor = r.slowest()
+		r.departed[e.Worker] = max(r.departed[e.Worker], r.clock[e.Worker])
 		r.order = slices.DeleteFunc(r.order, func(w WorkerID) bool { return w == e.Worker })
 		delete(r.waiting, e.Worker)
+		if len(r.order) == 0 {
+			// The furthest of those who left, whatever order they left in.
+			for _, c := range r.departed {
+				r.lastFloor = max(r.lastFloor, c)
+			}
+			clear(r.departed)
+		}
 	case WorkerJoined:
 		if r.live(e.Worker) {
 			return nil, nil

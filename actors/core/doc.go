@@ -58,9 +58,13 @@
 // applied together, averaged (scale 1/n), once every live worker has pushed
 // step t. Async applies every push at once and never makes anyone wait.
 // A worker that leaves no longer holds anyone back (its pushed gradients
-// still count); a joining worker is admitted at the slowest live step. The
-// machine never sees a tensor: Apply names gradients by (worker, step), and
-// the shell keeps them under that key until applied.
+// still count); a joining worker is admitted at the slowest live step, or,
+// when nobody is live, at the furthest clock of those who left since the
+// live set was last empty, which does not depend on the order the leaves
+// came in (shards that see the same leaves in different orders admit the
+// next worker at the same step). The machine never sees a tensor: Apply
+// names gradients by (worker, step), and the shell keeps them under that key
+// until applied.
 //
 // Invariants: no reply or accepted push is more than s steps ahead of the
 // slowest live worker; no pull waits that could go; the slowest clock never
