@@ -51,19 +51,7 @@ func TestStepAllocatesNothing(t *testing.T) {
 		t.Skip("the race detector's sync.Pool drops items at random; allocations are counted without -race")
 	}
 	s := newMLPStep(4, 6, 5, 3)
-	if err := s.run(); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	allocs := testing.AllocsPerRun(20, func() {
-		if e := s.run(); e != nil {
-			err = e
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if allocs != 0 {
+	if allocs := warmAllocs(t, 20, s.run); allocs != 0 {
 		t.Errorf("a warmed-up MLP step allocates %v times, want 0", allocs)
 	}
 }
@@ -99,18 +87,7 @@ func TestEveryOpAllocatesNothing(t *testing.T) {
 		mse := g.MSE(g.MatMul(h, proj), n)
 		return g.Backward(g.Add(g.Add(ce, mse), side))
 	}
-	if err := step(); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	allocs := testing.AllocsPerRun(20, func() {
-		if e := step(); e != nil {
-			err = e
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	allocs := warmAllocs(t, 20, step)
 	if allocs != 0 {
 		t.Errorf("a warmed-up step through every op allocates %v times, want 0", allocs)
 	}
@@ -139,4 +116,23 @@ func BenchmarkMLPStep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// warmAllocs runs step once to warm the graph's buffers, then returns its
+// average allocations over runs more calls, failing t if any call fails.
+func warmAllocs(t *testing.T, runs int, step func() error) float64 {
+	t.Helper()
+	if err := step(); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	allocs := testing.AllocsPerRun(runs, func() {
+		if e := step(); e != nil && err == nil {
+			err = e
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return allocs
 }

@@ -422,18 +422,7 @@ func TestBackwardFreshAllocatesNothing(t *testing.T) {
 		}
 		return nil
 	}
-	if err := step(); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	allocs := testing.AllocsPerRun(5, func() {
-		if e := step(); e != nil {
-			err = e
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	allocs := warmAllocs(t, 5, step)
 	if allocs != 0 {
 		t.Errorf("warmed-up fresh passes over every op allocate %v times, want 0", allocs)
 	}

@@ -80,27 +80,39 @@ func (g *Graph) fail(err error) {
 // gradient buffer.
 func (g *Graph) alloc(grad bool, shape ...int) *Tensor {
 	n := numel(shape)
+	t := slot(&g.arena, &g.apos, grad, g.be.Device(), shape)
+	t.Data = grow(t.Data, n)
+	t.setGrad(grad, n)
+	return t
+}
+
+// slot takes the next tensor of a recycled pool (the arena, the views),
+// growing the pool on first use, and gives it shape, device and grad.
+func slot(pool *[]*Tensor, pos *int, grad bool, dev Device, shape []int) *Tensor {
 	var t *Tensor
-	if g.apos < len(g.arena) {
-		t = g.arena[g.apos]
+	if *pos < len(*pool) {
+		t = (*pool)[*pos]
 	} else {
 		t = &Tensor{}
-		g.arena = append(g.arena, t)
+		*pool = append(*pool, t)
 	}
-	g.apos++
+	*pos++
 	t.arena = true
 	t.shape = append(t.shape[:0], shape...)
-	t.Data = grow(t.Data, n)
-	t.dev = g.be.Device()
+	t.dev = dev
 	t.requiresGrad = grad
+	return t
+}
+
+// setGrad sizes a pooled tensor's gradient buffer to n when it needs one,
+// keeping the buffer's capacity; otherwise Grad stays empty, so that
+// accumulation bugs surface as panics in tests.
+func (t *Tensor) setGrad(grad bool, n int) {
 	if grad {
-		// keep the buffer's capacity, but Grad stays nil for tensors that do
-		// not need one so accumulation bugs surface as panics in tests.
 		t.Grad = grow(t.Grad[:cap(t.Grad)], n)
 	} else {
 		t.Grad = t.Grad[:0]
 	}
-	return t
 }
 
 // temp returns scratch space of n floats valid until the next call to temp.
@@ -342,12 +354,17 @@ func (g *Graph) reshapeBackward(n *node) {
 // may reuse data as soon as Input returns; [Graph.InputView] saves the copy
 // when it can wait until the graph is done.
 func (g *Graph) Input(data []float32, shape ...int) *Tensor {
-	if numel(shape) != len(data) {
-		// Cloning keeps the variadic shape from escaping, which would
-		// otherwise cost every call a heap allocation.
-		panic(fmt.Sprintf("tensor: Input: shape %v needs %d values, got %d", slices.Clone(shape), numel(shape), len(data)))
-	}
+	checkInput("Input", data, shape)
 	t := g.alloc(false, shape...)
 	copy(t.Data, data)
 	return t
+}
+
+// checkInput panics unless data holds exactly the values of shape.
+func checkInput(op string, data []float32, shape []int) {
+	if numel(shape) != len(data) {
+		// Cloning keeps the shape from escaping, which would otherwise
+		// cost every call a heap allocation.
+		panic(fmt.Sprintf("tensor: %s: shape %v needs %d values, got %d", op, slices.Clone(shape), numel(shape), len(data)))
+	}
 }

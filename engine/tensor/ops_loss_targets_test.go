@@ -272,18 +272,7 @@ func TestTargetsAllocatesNothing(t *testing.T) {
 		g.Reset()
 		return g.Backward(g.SoftmaxCrossEntropyTargets(logits, tg, 0.1, per))
 	}
-	if err := step(); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	allocs := testing.AllocsPerRun(20, func() {
-		if e := step(); e != nil {
-			err = e
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	allocs := warmAllocs(t, 20, step)
 	if allocs != 0 {
 		t.Errorf("a warmed-up mixed, weighted loss allocates %v times, want 0", allocs)
 	}

@@ -1,10 +1,5 @@
 package tensor
 
-import (
-	"fmt"
-	"slices"
-)
-
 // Views: a tensor whose Data is another's slice under a new shape, as a
 // Reshape or a batch taken without a copy. They live in their own pool,
 // apart from the arena: an arena slot grows and rewrites its Data in
@@ -20,24 +15,9 @@ import (
 // gradient buffer of its own when grad is set. Its gradient starts every
 // Backward pass afresh, like an arena tensor's.
 func (g *Graph) view(grad bool, data []float32, dev Device, shape ...int) *Tensor {
-	var t *Tensor
-	if g.vpos < len(g.views) {
-		t = g.views[g.vpos]
-	} else {
-		t = &Tensor{}
-		g.views = append(g.views, t)
-	}
-	g.vpos++
-	t.arena = true
-	t.shape = append(t.shape[:0], shape...)
+	t := slot(&g.views, &g.vpos, grad, dev, shape)
 	t.Data = data
-	t.dev = dev
-	t.requiresGrad = grad
-	if grad {
-		t.Grad = grow(t.Grad[:cap(t.Grad)], len(data))
-	} else {
-		t.Grad = t.Grad[:0]
-	}
+	t.setGrad(grad, len(data))
 	return t
 }
 
@@ -47,10 +27,6 @@ func (g *Graph) view(grad bool, data []float32, dev Device, shape ...int) *Tenso
 // forward pass that returns before the caller refills its batch buffer).
 // Results are bit-identical to Input's.
 func (g *Graph) InputView(data []float32, shape ...int) *Tensor {
-	if numel(shape) != len(data) {
-		// Cloning keeps the variadic shape from escaping, which would
-		// otherwise cost every call a heap allocation.
-		panic(fmt.Sprintf("tensor: InputView: shape %v needs %d values, got %d", slices.Clone(shape), numel(shape), len(data)))
-	}
+	checkInput("InputView", data, shape)
 	return g.view(false, data, g.be.Device(), shape...)
 }

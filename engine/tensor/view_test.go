@@ -257,18 +257,7 @@ func TestViewStepAllocatesNothing(t *testing.T) {
 		h = g.Reshape(g.Sigmoid(g.Reshape(h, 2, 10)), 4, 5)
 		return g.BackwardFresh(g.SoftmaxCrossEntropy(h, targets, 0, nil), params)
 	}
-	if err := step(); err != nil {
-		t.Fatal(err)
-	}
-	var err error
-	allocs := testing.AllocsPerRun(20, func() {
-		if e := step(); e != nil {
-			err = e
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	allocs := warmAllocs(t, 20, step)
 	if allocs != 0 {
 		t.Errorf("a warmed-up step through views allocates %v times, want 0", allocs)
 	}
